@@ -1,0 +1,50 @@
+"""The one place chainrule chooses an array module.
+
+Ops never import numpy directly for computation on tensor data; they ask ``xp_of(array)`` so that a
+CuPy array is handled by CuPy and a NumPy array by NumPy, with a single code path.
+"""
+import numpy as np
+
+try:  # CuPy is optional (GPU extra); absence is the normal case.
+    import cupy as _cupy  # type: ignore
+except Exception:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+
+def xp_of(array):
+    """The array module (numpy or cupy) that owns ``array``."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def is_array(obj):
+    return isinstance(obj, np.ndarray) or (_cupy is not None and isinstance(obj, _cupy.ndarray))
+
+
+def device_of(array):
+    return "cuda" if (_cupy is not None and isinstance(array, _cupy.ndarray)) else "cpu"
+
+
+def cuda_available():
+    if _cupy is None:
+        return False
+    try:
+        return _cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # pragma: no cover
+        return False
+
+
+def to_device(array, device):
+    """Move ``array`` to ``"cpu"`` or ``"cuda"``."""
+    if device == "cpu":
+        if _cupy is not None and isinstance(array, _cupy.ndarray):
+            return _cupy.asnumpy(array)
+        return array
+    if device == "cuda":
+        if not cuda_available():
+            raise RuntimeError(
+                "to(device='cuda'): no CUDA device is available; install the GPU extra "
+                "(pip install 'chainrule[gpu]') on a machine with an NVIDIA GPU")
+        return _cupy.asarray(array)
+    raise RuntimeError(f"to(device=...): unknown device type '{device}', expected 'cpu' or 'cuda'")

@@ -1,0 +1,2 @@
+"""Backend switches, as torch.backends (only what scripts commonly probe)."""
+from . import mps, cudnn  # noqa: F401

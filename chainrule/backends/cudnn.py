@@ -1,0 +1,7 @@
+deterministic = False
+benchmark = False
+enabled = True
+
+
+def is_available():
+    return False

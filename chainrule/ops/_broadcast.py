@@ -1,0 +1,34 @@
+"""Undo broadcasting: the one place gradients are summed back to an input's shape."""
+
+
+def sum_to_shape(grad, shape):
+    """Sum ``grad`` (a Tensor) over the axes that broadcasting added or stretched to reach it
+    from ``shape``. Returns ``grad`` itself when the shapes already agree."""
+    if grad.shape == shape:
+        return grad
+    from . import sum as _sum, reshape
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = _sum(grad, axes)
+    return reshape(grad, tuple(shape)) if grad.shape != tuple(shape) else grad
+
+
+def broadcast_shapes(*shapes, op="broadcast"):
+    """The broadcast shape of ``shapes``, or a RuntimeError naming ``op`` and the shapes."""
+    ndim = max((len(s) for s in shapes), default=0)
+    result = []
+    for i in range(-ndim, 0):
+        size = 1
+        for s in shapes:
+            if len(s) >= -i:
+                d = s[i]
+                if d != 1:
+                    if size != 1 and size != d:
+                        raise RuntimeError(
+                            f"{op}: shapes {' and '.join(str(tuple(x)) for x in shapes)} cannot be "
+                            f"broadcast together (size {size} vs {d} at dimension {ndim + i})")
+                    size = d
+        result.append(size)
+    return tuple(result)

@@ -1,0 +1,64 @@
+"""Small helpers shared by the op families: argument normalisation and error messages."""
+import numpy as np
+
+from .. import dtypes as _dt
+
+
+def wrap_dim(dim, ndim, op):
+    """Normalise a possibly negative ``dim`` for a tensor of ``ndim`` dims (0-d counts as 1)."""
+    n = max(ndim, 1)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}")
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return int(dim) % n
+
+
+def wrap_dims(dim, ndim, op):
+    """``None`` -> all dims; int or sequence -> sorted tuple of non-negative dims (no repeats)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    dims = tuple(wrap_dim(d, ndim, op) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+    if ndim == 0:
+        return ()
+    return tuple(sorted(dims))
+
+
+def as_tensor_arg(x, op):
+    """Python numbers pass through; arrays become Tensors; anything else is a TypeError."""
+    from ..tensor import Tensor
+    if isinstance(x, np.generic):
+        return x.item()    # why: NumPy scalars are not "weak" and would promote float32 to float64
+    if isinstance(x, (Tensor, bool, int, float)):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x)
+    if isinstance(x, (list, tuple)):
+        return Tensor(x)
+    raise TypeError(f"{op}: expected a Tensor or a number, got {type(x).__name__}")
+
+
+def cast_to(x, dtype):
+    """Cast a Tensor (differentiably) or leave a Python number as it is."""
+    from ..tensor import Tensor
+    if isinstance(x, Tensor) and x.dtype is not dtype:
+        from . import cast
+        return cast(x, dtype)
+    return x
+
+
+def promote(op, *args):
+    """Promote Tensor/number operands to their torch result dtype; returns (dtype, args)."""
+    args = tuple(as_tensor_arg(a, op) for a in args)
+    dt = _dt.result_type(*args)
+    return dt, tuple(cast_to(a, dt) for a in args)
+
+
+def float_dtype_for(x):
+    """Unary float ops on integer tensors give the default float dtype (torch)."""
+    return x.dtype if x.dtype.is_floating_point else _dt.get_default_dtype()

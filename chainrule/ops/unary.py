@@ -1,0 +1,382 @@
+"""Unary elementwise ops. Each primitive's backward is written beside its forward in chainrule ops,
+so it can itself be differentiated."""
+import math
+
+import numpy as np
+
+from . import primitive, Primitive
+from ._util import float_dtype_for, cast_to
+from .. import dtypes as _dt
+from .._backend import xp_of
+
+__all__ = ["neg", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+           "abs", "absolute", "cast", "clone", "to_device", "raw_data", "where", "sign", "floor",
+           "ceil", "round", "trunc", "frac", "isnan", "isinf", "isfinite", "signbit",
+           "isposinf", "isneginf"]
+
+
+def _float_input(x, op):
+    """Integer inputs of float ops are promoted to the default float dtype (torch)."""
+    from ..tensor import Tensor
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    return cast_to(x, float_dtype_for(x))
+
+
+def _unary(prim, op):
+    def fn(input):
+        return prim.apply(_float_input(input, op))
+    fn.__name__ = op
+    return fn
+
+
+@primitive
+class Neg(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        if x.dtype == np.bool_:
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
+                               "use ~ or logical_not() instead")
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d(-x)/dx = -1"""
+        return -grad_out
+
+
+@primitive
+class Exp(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(over="ignore"):
+            y = xp_of(x).exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx e^x = e^x"""
+        (y,) = ctx.saved_tensors
+        return grad_out * y
+
+
+@primitive
+class Log(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp_of(x).log(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx log x = 1/x"""
+        (x,) = ctx.saved_tensors
+        return grad_out / x
+
+
+@primitive
+class Sqrt(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            y = xp_of(x).sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx sqrt(x) = 1 / (2 sqrt(x))"""
+        (y,) = ctx.saved_tensors
+        return grad_out / (2 * y)
+
+
+@primitive
+class Sin(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp_of(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx sin x = cos x"""
+        (x,) = ctx.saved_tensors
+        return grad_out * cos(x)
+
+
+@primitive
+class Cos(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp_of(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx cos x = -sin x"""
+        (x,) = ctx.saved_tensors
+        return -grad_out * sin(x)
+
+
+@primitive
+class Tanh(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        y = xp_of(x).tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx tanh x = 1 - tanh^2 x"""
+        (y,) = ctx.saved_tensors
+        return grad_out * (1 - y * y)
+
+
+@primitive
+class Sigmoid(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        # why: exp(-|x|) never overflows; split by sign keeps full precision on both tails
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx s(x) = s(x) (1 - s(x))"""
+        (y,) = ctx.saved_tensors
+        return grad_out * y * (1 - y)
+
+
+@primitive
+class Relu(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        mask = x > 0
+        ctx.save_for_backward(mask)
+        return xp_of(x).maximum(x, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx relu(x) = [x > 0] (0 at the kink, as torch)"""
+        (mask,) = ctx.saved_tensors
+        return grad_out * mask
+
+
+@primitive
+class Abs(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp_of(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d/dx |x| = sign(x) (0 at 0)"""
+        (x,) = ctx.saved_tensors
+        return grad_out * sign(x)
+
+
+@primitive
+class Cast(Primitive):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = _dt.from_numpy_dtype(x.dtype)
+        return x.astype(dtype.np)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d cast(x)/dx = 1 (cast back to x's dtype)"""
+        if not ctx.in_dtype.is_floating_point:
+            return None, None
+        return cast(grad_out, ctx.in_dtype), None
+
+
+@primitive
+class Clone(Primitive):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d clone(x)/dx = 1"""
+        return grad_out
+
+
+@primitive
+class ToDevice(Primitive):
+    @staticmethod
+    def forward(ctx, x, device):
+        from .._backend import to_device as move, device_of
+        ctx.source = device_of(x)
+        return move(x, device)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """gradient moves back to the source device"""
+        return to_device(grad_out, ctx.source), None
+
+
+@primitive
+class Where(Primitive):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
+        return xp_of(cond).where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d where(c,a,b)/da = [c], d/db = [not c]"""
+        from ._broadcast import sum_to_shape
+        (cond,) = ctx.saved_tensors
+        zero = grad_out.new_zeros(())
+        grad_a = sum_to_shape(where(cond, grad_out, zero), ctx.shapes[0]) \
+            if ctx.needs_input_grad[1] else None
+        grad_b = sum_to_shape(where(cond, zero, grad_out), ctx.shapes[1]) \
+            if ctx.needs_input_grad[2] else None
+        return None, grad_a, grad_b
+
+
+neg = negative = _unary(Neg, "neg")
+exp = _unary(Exp, "exp")
+log = _unary(Log, "log")
+sqrt = _unary(Sqrt, "sqrt")
+sin = _unary(Sin, "sin")
+cos = _unary(Cos, "cos")
+tanh = _unary(Tanh, "tanh")
+sigmoid = _unary(Sigmoid, "sigmoid")
+
+
+def neg(input):  # noqa: F811  (ints stay ints)
+    """-input"""
+    return Neg.apply(input)
+
+
+negative = neg
+
+
+def relu(input):
+    """max(input, 0); gradient 0 at 0."""
+    return Relu.apply(input)
+
+
+def abs(input):
+    """|input|; gradient sign(input) (0 at 0)."""
+    return Abs.apply(input)
+
+
+absolute = abs
+
+
+def cast(input, dtype):
+    """input converted to ``dtype`` (differentiable between float dtypes)."""
+    dtype = _dt.to_dtype(dtype)
+    if input.dtype is dtype:
+        return input
+    return Cast.apply(input, dtype)
+
+
+def clone(input, *, memory_format=None):
+    """A copy of input with its own memory; gradients pass through."""
+    return Clone.apply(input)
+
+
+def to_device(input, device):
+    return ToDevice.apply(input, device)
+
+
+def raw_data(x, dtype=None):
+    """The array inside a Tensor (cast to dtype), or a Python number unchanged."""
+    from ..tensor import Tensor
+    if isinstance(x, Tensor):
+        return x.data if dtype is None or x.dtype is dtype else x.data.astype(dtype.np)
+    return x
+
+
+def where(condition, input=None, other=None):
+    """Elementwise ``input if condition else other``, broadcasting all three.
+    With only ``condition``, returns ``nonzero(condition, as_tuple=True)``."""
+    from ..tensor import Tensor
+    from ._util import promote
+    if input is None and other is None:
+        from . import nonzero
+        return nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition)
+    if condition.dtype is not _dt.bool:
+        if condition.dtype is _dt.uint8:
+            condition = cast(condition, _dt.bool)
+        else:
+            raise RuntimeError(f"where: expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {condition.dtype}")
+    _, (input, other) = promote("where", input, other)
+    try:
+        return Where.apply(condition, input, other)
+    except ValueError:
+        raise RuntimeError(
+            f"where: condition {tuple(condition.shape)}, input {tuple(getattr(input, 'shape', ()))}"
+            f" and other {tuple(getattr(other, 'shape', ()))} cannot be broadcast together") from None
+
+
+def _nograd_unary(name, fn, float_only=False, keep_int=True):
+    def op(input):
+        from ..tensor import Tensor
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        x = input.data
+        if not input.dtype.is_floating_point and keep_int:
+            if name in ("floor", "ceil", "round", "trunc"):
+                return Tensor._make(x.copy())
+        with np.errstate(all="ignore"):
+            return Tensor._make(fn(xp_of(x), x))
+    op.__name__ = name
+    return op
+
+
+def sign(input):
+    """-1, 0 or 1 by the sign of each element (no gradient)."""
+    from ..tensor import Tensor
+    x = input.data
+    if x.dtype == np.bool_:
+        return Tensor._make(x.copy())
+    return Tensor._make(xp_of(x).sign(x))
+
+
+floor = _nograd_unary("floor", lambda xp, x: xp.floor(x))
+ceil = _nograd_unary("ceil", lambda xp, x: xp.ceil(x))
+trunc = _nograd_unary("trunc", lambda xp, x: xp.trunc(x))
+isnan = _nograd_unary("isnan", lambda xp, x: xp.isnan(x), keep_int=False)
+isinf = _nograd_unary("isinf", lambda xp, x: xp.isinf(x), keep_int=False)
+isfinite = _nograd_unary("isfinite", lambda xp, x: xp.isfinite(x), keep_int=False)
+isposinf = _nograd_unary("isposinf", lambda xp, x: xp.isposinf(x), keep_int=False)
+isneginf = _nograd_unary("isneginf", lambda xp, x: xp.isneginf(x), keep_int=False)
+signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x), keep_int=False)
+
+
+def round(input, *, decimals=0):
+    """Round half to even (as torch); no gradient."""
+    from ..tensor import Tensor
+    if not input.dtype.is_floating_point:
+        return Tensor._make(input.data.copy())
+    return Tensor._make(xp_of(input.data).round(input.data, decimals))
+
+
+def frac(input):
+    """input - trunc(input); gradient 1."""
+    return input - trunc(input)
+
+
+TENSOR_METHODS = {
+    "neg": neg, "negative": neg, "exp": exp, "log": log, "sqrt": sqrt, "sin": sin, "cos": cos,
+    "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "abs": abs, "absolute": abs, "sign": sign,
+    "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "frac": frac, "isnan": isnan,
+    "isinf": isinf, "isfinite": isfinite, "signbit": signbit, "where": lambda self, cond, other:
+    where(cond, self, other), "isposinf": isposinf, "isneginf": isneginf,
+}

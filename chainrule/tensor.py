@@ -1,0 +1,659 @@
+"""Tensor: an n-dimensional array with a place in the autograd graph.
+
+This file holds the data model only: construction, properties, conversion, devices, in-place
+mechanics and the Python operators. Every bit of math is delegated to ``chainrule.ops``; the op
+families install their methods (``x.sum()``, ``x.reshape(...)``, ...) on this class at import.
+"""
+import numpy as np
+
+from . import dtypes as _dt
+from ._backend import xp_of, is_array, device_of, to_device
+from .autograd import grad_mode
+
+_ops = None   # set by chainrule.ops once it is imported (avoids an import cycle)
+
+
+class device:
+    """A device name as torch has it: ``device('cpu')``, ``device('cuda', 0)``."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if ":" in type:
+            type, idx = type.split(":", 1)
+            index = int(idx)
+        if type not in ("cpu", "cuda", "mps"):
+            raise RuntimeError(f"device: expected one of cpu, cuda, mps device type at start of "
+                               f"device string: {type}")
+        self.type, self.index = type, index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self.type == other.type and \
+            (self.index == other.index or self.index is None or other.index is None)
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __repr__(self):
+        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+def _as_array(data, dtype=None):
+    """Turn nested lists, scalars, arrays or Tensors into an array with torch's default dtypes."""
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif is_array(data):
+        arr = data
+    else:
+        arr = np.asarray(data)
+        if arr.dtype == object:
+            try:   # a list of Tensors / 0-d tensors
+                arr = np.asarray([_as_array(x) for x in data])
+            except Exception:
+                raise TypeError(f"tensor: can't build a tensor from {type(data).__name__} "
+                                f"holding {type(data[0]).__name__ if len(data) else 'nothing'}")
+        if dtype is None:
+            if arr.dtype.kind == "f":
+                arr = arr.astype(_dt.get_default_dtype().np)
+            elif arr.dtype.kind in "iu" and arr.dtype != np.uint8:
+                arr = arr.astype(np.int64)
+            elif arr.dtype.kind == "c":
+                raise TypeError("tensor: complex numbers are not supported")
+            elif arr.dtype.kind not in "biuf":
+                raise TypeError(f"tensor: can't build a tensor from data of dtype {arr.dtype}")
+    if dtype is not None:
+        d = _dt.to_dtype(dtype)
+        if arr.dtype != d.np:
+            arr = arr.astype(d.np)
+    else:
+        _dt.from_numpy_dtype(arr.dtype)   # raises for unsupported dtypes
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Attributes:
+        data: the underlying NumPy (or CuPy) array.
+        requires_grad: whether gradients flow to this tensor.
+        grad: the accumulated gradient (a Tensor) after ``backward``; ``None`` before.
+        grad_fn: the ``Node`` that produced this tensor, or ``None`` for a leaf.
+    """
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_hooks",
+                 "_retains_grad", "_base", "_is_viewed", "name", "__weakref__", "__dict__")
+    __array_priority__ = 1000    # so ndarray + Tensor defers to Tensor.__radd__
+
+    def __init__(self, data=(), dtype=None, requires_grad=False):
+        arr = _as_array(data, dtype if dtype is not None else
+                        (None if isinstance(data, (Tensor, np.ndarray)) else _dt.get_default_dtype()))
+        self._init(arr, False, None, 0, None)
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def _init(self, array, requires_grad, grad_fn, output_nr, version):
+        self.data = array
+        self._requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = grad_fn
+        self._output_nr = output_nr
+        self._version = version if version is not None else [0]
+        self._hooks = None
+        self._retains_grad = False
+        self._base = None
+        self._is_viewed = False
+        self.name = None
+
+    @classmethod
+    def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0, version=None):
+        """Fast internal constructor around an existing array (no copy, no dtype inference)."""
+        if not is_array(array):
+            array = np.asarray(array)
+        t = object.__new__(cls)
+        t._init(array, requires_grad, grad_fn, output_nr, version)
+        return t
+
+    def _xp(self):
+        return xp_of(self.data)
+
+    # ---- properties ----
+    @property
+    def shape(self):
+        return Size(self.data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[_wrap_dim(dim, self.data.ndim, "size")]
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        return self.data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self.data.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return _dt._BY_NP[self.data.dtype]
+
+    @property
+    def device(self):
+        return device(device_of(self.data))
+
+    @property
+    def is_cuda(self):
+        return device_of(self.data) == "cuda"
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "requires_grad_: you can only change requires_grad flags of leaf variables; "
+                "use .detach() to get a tensor that does not require grad")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError(
+                f"requires_grad_: only Tensors of floating point dtype can require gradients, "
+                f"got {self.dtype}")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def itemsize(self):
+        return self.data.itemsize
+
+    def element_size(self):
+        return self.data.itemsize
+
+    @property
+    def nbytes(self):
+        return int(self.data.nbytes)
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        s = tuple(st // self.data.itemsize for st in self.data.strides)
+        return s if dim is None else s[_wrap_dim(dim, self.ndim, "stride")]
+
+    def data_ptr(self):
+        return self.data.__array_interface__["data"][0] if isinstance(self.data, np.ndarray) \
+            else int(self.data.data.ptr)
+
+    @property
+    def T(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"T: expected a tensor of at most 2 dimensions, got {self.ndim}; "
+                               "use .mT or .permute")
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"mT: expected a tensor of at least 2 dimensions, got {self.ndim}")
+        return _ops.transpose(self, -2, -1)
+
+    @property
+    def H(self):
+        return self.T
+
+    @property
+    def mH(self):
+        return self.mT
+
+    # ---- conversion ----
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"item: a Tensor with {self.data.size} elements cannot be converted "
+                               "to Scalar")
+        return self.data.reshape(()).item() if isinstance(self.data, np.ndarray) \
+            else self.data.item()
+
+    def tolist(self):
+        return to_device(self.data, "cpu").tolist()
+
+    def numpy(self, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("numpy: can't call numpy() on a Tensor that requires grad; "
+                               "use tensor.detach().numpy() instead")
+        if self.is_cuda and not force:
+            raise TypeError("numpy: can't convert a cuda tensor to numpy; use .cpu() first")
+        return to_device(self.data, "cpu")
+
+    def __array__(self, dtype=None, copy=None):
+        arr = to_device(self.data, "cpu")
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.is_floating_point or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is "
+                               "ambiguous")
+        return bool(self.item())
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(_ops.unbind(self, 0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("chainrule tensors are not picklable on purpose: save them with "
+                        "chainrule.save (a safe tensor format)")
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("deepcopy: only leaf tensors (created by the user) support the "
+                               "deepcopy protocol")
+        t = type(self)._make(self.data.copy(), self.requires_grad)
+        if type(self) is not Tensor:
+            t.__dict__.update(self.__dict__)
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+    # ---- graph ----
+    def detach(self):
+        t = Tensor._make(self.data, version=self._version)
+        return t
+
+    def detach_(self):
+        if self._base is not None:
+            raise RuntimeError("detach_: can't detach a view in place; use detach()")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def clone(self, memory_format=None):
+        return _ops.clone(self)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Backpropagate from this tensor: accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        Args:
+            gradient: upstream gradient, same shape as self; may be omitted for a scalar.
+            retain_graph: keep saved tensors for another backward (default: ``create_graph``).
+            create_graph: record the backward pass, for higher-order gradients.
+            inputs: accumulate only into these tensors.
+        """
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(self._output_nr, hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        from .autograd.function import _RemovableHandle
+        return _RemovableHandle(self._hooks, hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has "
+                               "requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def store(grad):
+            t = ref()
+            if t is not None:
+                g = grad if grad_mode.is_grad_enabled() else grad.detach()
+                t.grad = g.clone() if t.grad is None else t.grad + g
+        self._retains_grad = True
+        self.grad_fn.register_prehook(self._output_nr, store)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def _version_counter(self):
+        return self._version[0]
+
+    # ---- dtype / device conversion ----
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dtype = kwargs.pop("dtype", None)
+        dev = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, dev = a.dtype, a.device
+            elif isinstance(a, _dt.dtype):
+                dtype = a
+            elif isinstance(a, (str, device)):
+                dev = a
+            elif a is not None:
+                raise TypeError(f"to: unexpected argument {a!r}")
+        out = self
+        if dev is not None:
+            target = device(dev).type
+            if target == "mps":
+                raise RuntimeError("to: the MPS backend is not available in chainrule")
+            if target != device_of(self.data):
+                out = _ops.to_device(out, target)
+        if dtype is not None and _dt.to_dtype(dtype) is not out.dtype:
+            out = _ops.cast(out, _dt.to_dtype(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return {"float32": "chainrule.FloatTensor", "float64": "chainrule.DoubleTensor",
+                    "float16": "chainrule.HalfTensor", "int64": "chainrule.LongTensor",
+                    "int32": "chainrule.IntTensor", "bool": "chainrule.BoolTensor",
+                    "uint8": "chainrule.ByteTensor"}.get(self.dtype.name, self.dtype.name)
+        return self.to(dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(_dt.float32)
+
+    def double(self):
+        return self.to(_dt.float64)
+
+    def half(self):
+        return self.to(_dt.float16)
+
+    def long(self):
+        return self.to(_dt.int64)
+
+    def int(self):
+        return self.to(_dt.int32)
+
+    def short(self):
+        return self.to(_dt.int16)
+
+    def byte(self):
+        return self.to(_dt.uint8)
+
+    def bool(self):
+        return self.to(_dt.bool)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def contiguous(self, memory_format=None):
+        return self if self.data.flags.c_contiguous else _ops.clone(self)
+
+    def view_as(self, other):
+        return _ops.view(self, tuple(other.shape))
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return Tensor(_as_array(data, dtype or self.dtype), requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None):
+        return Tensor._make(self._xp().zeros(_sizes(size), (dtype or self.dtype).np))
+
+    def new_ones(self, *size, dtype=None):
+        return Tensor._make(self._xp().ones(_sizes(size), (dtype or self.dtype).np))
+
+    def new_full(self, size, fill_value, dtype=None):
+        return Tensor._make(self._xp().full(_sizes((size,)), fill_value, (dtype or self.dtype).np))
+
+    def new_empty(self, *size, dtype=None):
+        return Tensor._make(self._xp().empty(_sizes(size), (dtype or self.dtype).np))
+
+    # ---- in-place mechanics ----
+    def _check_inplace(self, op):
+        if grad_mode._state.enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                "operation; wrap it in `with chainrule.no_grad():` or use an out-of-place op")
+
+    def _inplace_from(self, result, op):
+        """Make ``self`` hold ``result`` (computed out of place), as an in-place op would."""
+        self._check_inplace(op)
+        if result.dtype is not self.dtype:
+            if not _dt.can_cast(result.dtype, self.dtype):
+                raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the desired "
+                                   f"output type {self.dtype}")
+        if result.shape != self.shape:
+            raise RuntimeError(f"{op}: output with shape {tuple(self.shape)} doesn't match the "
+                               f"broadcast shape {tuple(result.shape)}")
+        if result.requires_grad and grad_mode._state.enabled:
+            if self._base is not None or self._is_viewed:
+                raise RuntimeError(
+                    f"{op}: in-place change of a tensor that shares memory with a view, while "
+                    "recording a graph, is not supported; use the out-of-place op or .clone()")
+            if result.dtype is not self.dtype:
+                result = _ops.cast(result, self.dtype)
+            # Rebind rather than overwrite: the old array may be saved for backward by earlier ops.
+            self.data = result.data
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self._requires_grad = True
+        else:
+            xp = self._xp()
+            xp.copyto(self.data, result.data, casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    def _inplace_ufunc(self, ufunc, other, op):
+        """Fast path for ``add_``-style ops when no graph is recorded: write into self.data."""
+        self._check_inplace(op)
+        other_data = other.data if isinstance(other, Tensor) else other
+        res_dtype = _dt.result_type(self, other)
+        if not _dt.can_cast(res_dtype, self.dtype):
+            raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
+                               f"output type {self.dtype}")
+        ufunc(self.data, other_data, out=self.data, casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    def _recording(self, other=None):
+        return grad_mode._state.enabled and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        if self._recording(other):
+            return self._inplace_from(_ops.add(self, other), "add_")
+        return self._inplace_ufunc(self._xp().add, other, "add_")
+
+    def sub_(self, other, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        if self._recording(other):
+            return self._inplace_from(_ops.sub(self, other), "sub_")
+        return self._inplace_ufunc(self._xp().subtract, other, "sub_")
+
+    def mul_(self, other):
+        if self._recording(other):
+            return self._inplace_from(_ops.mul(self, other), "mul_")
+        return self._inplace_ufunc(self._xp().multiply, other, "mul_")
+
+    def div_(self, other, rounding_mode=None):
+        if rounding_mode is None and not self._recording(other):
+            return self._inplace_ufunc(self._xp().true_divide, other, "div_")
+        return self._inplace_from(_ops.div(self, other, rounding_mode=rounding_mode), "div_")
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        if isinstance(value, Tensor):
+            value = value.item()
+        if self.requires_grad and grad_mode._state.enabled:
+            return self._inplace_from(_ops.full_like(self, value), "fill_")
+        self.data[...] = value
+        self._version[0] += 1
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        src_t = src if isinstance(src, Tensor) else Tensor(src)
+        if self._recording(src_t):
+            result = _ops.expand(_ops.cast(src_t, self.dtype), tuple(self.shape)) + 0
+            return self._inplace_from(result, "copy_")
+        self._check_inplace("copy_")
+        self._xp().copyto(self.data, to_device(src_t.data, device_of(self.data)), casting="unsafe")
+        self._version[0] += 1
+        return self
+
+    def set_(self, source):
+        self.data = source.data
+        self._version[0] += 1
+        return self
+
+    def __setitem__(self, index, value):
+        if self._recording(value):
+            return self._inplace_from(_ops.index_put(self, index, value), "__setitem__")
+        self._check_inplace("__setitem__")
+        v = value.data if isinstance(value, Tensor) else value
+        self.data[_ops.raw_index(index)] = v
+        self._version[0] += 1
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # ---- operators ----
+    def __add__(self, other): return _ops.add(self, other)
+    def __radd__(self, other): return _ops.add(other, self)
+    def __sub__(self, other): return _ops.sub(self, other)
+    def __rsub__(self, other): return _ops.sub(other, self)
+    def __mul__(self, other): return _ops.mul(self, other)
+    def __rmul__(self, other): return _ops.mul(other, self)
+    def __truediv__(self, other): return _ops.div(self, other)
+    def __rtruediv__(self, other): return _ops.div(other, self)
+    def __floordiv__(self, other): return _ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return _ops.floor_divide(other, self)
+    def __mod__(self, other): return _ops.remainder(self, other)
+    def __rmod__(self, other): return _ops.remainder(other, self)
+    def __pow__(self, other): return _ops.pow(self, other)
+    def __rpow__(self, other): return _ops.pow(other, self)
+    def __matmul__(self, other): return _ops.matmul(self, other)
+    def __rmatmul__(self, other): return _ops.matmul(other, self)
+    def __neg__(self): return _ops.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _ops.abs(self)
+    def __invert__(self): return _ops.bitwise_not(self)
+    def __and__(self, other): return _ops.bitwise_and(self, other)
+    def __rand__(self, other): return _ops.bitwise_and(other, self)
+    def __or__(self, other): return _ops.bitwise_or(self, other)
+    def __ror__(self, other): return _ops.bitwise_or(other, self)
+    def __xor__(self, other): return _ops.bitwise_xor(self, other)
+    def __rxor__(self, other): return _ops.bitwise_xor(other, self)
+    def __eq__(self, other): return _ops.eq(self, other)
+    def __ne__(self, other): return _ops.ne(self, other)
+    def __lt__(self, other): return _ops.lt(self, other)
+    def __le__(self, other): return _ops.le(self, other)
+    def __gt__(self, other): return _ops.gt(self, other)
+    def __ge__(self, other): return _ops.ge(self, other)
+
+    def __iadd__(self, other): return self.add_(other)
+    def __isub__(self, other): return self.sub_(other)
+    def __imul__(self, other): return self.mul_(other)
+    def __itruediv__(self, other): return self.div_(other)
+
+    def __repr__(self):
+        from ._format import format_tensor
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+
+class Size(tuple):
+    """A shape: a tuple of ints (torch.Size)."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"chainrule.Size([{', '.join(str(s) for s in self)}])"
+
+    def __getitem__(self, item):
+        r = tuple.__getitem__(self, item)
+        return Size(r) if isinstance(item, slice) else r
+
+
+def _wrap_dim(dim, ndim, op):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: Dimension out of range (expected to be in range of "
+                         f"[{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _sizes(size):
+    """Accept ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``; return a tuple of ints."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a sequence of ints, got {s!r}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {tuple(size)}")
+        out.append(int(s))
+    return tuple(out)
