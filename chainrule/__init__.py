@@ -19,6 +19,7 @@ from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from . import ops
 from .ops import *  # noqa: F401,F403
+from . import nn, optim  # noqa: E402
 from . import cuda, backends
 
 FloatTensor = DoubleTensor = LongTensor = Tensor
