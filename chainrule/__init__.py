@@ -21,6 +21,9 @@ from . import ops
 from .ops import *  # noqa: F401,F403
 from . import nn, optim  # noqa: E402
 from . import cuda, backends
+from . import func  # noqa: E402
+from .errors import CheckpointError
+from .serialization import save, load
 
 FloatTensor = DoubleTensor = LongTensor = Tensor
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._backend import xp_of, is_array, device_of, to_device
-from .autograd import grad_mode
+from .autograd import grad_mode, function as _function, engine as _engine
 
 _ops = None   # set by chainrule.ops once it is imported (avoids an import cycle)
 
@@ -85,9 +85,16 @@ class Tensor:
         grad: the accumulated gradient (a Tensor) after ``backward``; ``None`` before.
         grad_fn: the ``Node`` that produced this tensor, or ``None`` for a leaf.
     """
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_hooks",
-                 "_retains_grad", "_base", "_is_viewed", "name", "__weakref__", "__dict__")
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+                 "__weakref__", "__dict__")
     __array_priority__ = 1000    # so ndarray + Tensor defers to Tensor.__radd__
+    # Rarely set attributes: class-level defaults, overridden per instance in __dict__ when used,
+    # so that making a Tensor (once per op) stays cheap.
+    _hooks = None
+    _retains_grad = False
+    _base = None
+    _is_viewed = False
+    name = None
 
     def __init__(self, data=(), dtype=None, requires_grad=False):
         arr = _as_array(data, dtype if dtype is not None else
@@ -103,19 +110,19 @@ class Tensor:
         self.grad_fn = grad_fn
         self._output_nr = output_nr
         self._version = version if version is not None else [0]
-        self._hooks = None
-        self._retains_grad = False
-        self._base = None
-        self._is_viewed = False
-        self.name = None
 
     @classmethod
     def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0, version=None):
         """Fast internal constructor around an existing array (no copy, no dtype inference)."""
-        if not is_array(array):
+        if array.__class__ is not np.ndarray and not is_array(array):
             array = np.asarray(array)
-        t = object.__new__(cls)
-        t._init(array, requires_grad, grad_fn, output_nr, version)
+        t = _new(cls)
+        t.data = array
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._version = version if version is not None else [0]
         return t
 
     def _xp(self):
@@ -351,6 +358,7 @@ class Tensor:
             if t is not None:
                 g = grad if grad_mode.is_grad_enabled() else grad.detach()
                 t.grad = g.clone() if t.grad is None else t.grad + g
+        store._retains_grad = True
         self._retains_grad = True
         self.grad_fn.register_prehook(self._output_nr, store)
 
@@ -482,9 +490,15 @@ class Tensor:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self._requires_grad = True
-        else:
-            xp = self._xp()
-            xp.copyto(self.data, result.data, casting="unsafe")
+            # The old array is untouched, so whatever saved it stays valid: self moves on to the
+            # result's (fresh) version counter instead of bumping the shared one.
+            box = result._version
+            box[0] = self._version[0] + 1
+            self._version = box
+            _function._adopt_saved(result.grad_fn, box)
+            return self
+        xp = self._xp()
+        xp.copyto(self.data, result.data, casting="unsafe")
         self._version[0] += 1
         return self
 
@@ -561,7 +575,7 @@ class Tensor:
             return self._inplace_from(_ops.index_put(self, index, value), "__setitem__")
         self._check_inplace("__setitem__")
         v = value.data if isinstance(value, Tensor) else value
-        self.data[_ops.raw_index(index)] = v
+        _ops.setitem_data(self.data, index, v)
         self._version[0] += 1
 
     def __getitem__(self, index):
@@ -616,6 +630,10 @@ class Tensor:
         if self.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self)
+
+
+_new = object.__new__
+_function.Tensor = _engine.Tensor = Tensor
 
 
 class Size(tuple):

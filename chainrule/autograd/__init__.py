@@ -2,6 +2,7 @@
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                         detect_anomaly, set_detect_anomaly, is_anomaly_enabled)
 from .function import Function, once_differentiable
+from . import engine as _engine
 from .engine import run_backward
 
 __all__ = ["backward", "grad", "Function", "once_differentiable", "no_grad", "enable_grad",
@@ -12,12 +13,11 @@ __all__ = ["backward", "grad", "Function", "once_differentiable", "no_grad", "en
 def _as_tuple(x):
     if x is None:
         return None
-    from ..tensor import Tensor
-    return (x,) if isinstance(x, Tensor) else tuple(x)
+    return (x,) if isinstance(x, _engine.Tensor) else tuple(x)
 
 
 def _make_root_grads(outputs, grad_outputs, op):
-    from ..tensor import Tensor
+    Tensor = _engine.Tensor
     grads = []
     for i, out in enumerate(outputs):
         g = grad_outputs[i] if grad_outputs is not None else None
@@ -28,11 +28,11 @@ def _make_root_grads(outputs, grad_outputs, op):
             if out.data.size != 1:
                 raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs "
                                    f"(got an output of shape {tuple(out.shape)}); pass gradient=")
-            g = Tensor._make(out._xp().ones(out.shape, dtype=out.dtype.np))
+            g = Tensor._make(out._xp().ones(out.data.shape, dtype=out.data.dtype))
         else:
             if not isinstance(g, Tensor):
                 g = Tensor(g, dtype=out.dtype)
-            if g.shape != out.shape:
+            if g.data.shape != out.data.shape:
                 raise RuntimeError(f"{op}: mismatch in shape: grad_output[{i}] has a shape of "
                                    f"{tuple(g.shape)} and output[{i}] has a shape of "
                                    f"{tuple(out.shape)}")
@@ -81,8 +81,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, g in enumerate(result):
         if g is None:
             if materialize_grads:
-                from ..tensor import Tensor
-                result[i] = Tensor._make(inputs[i]._xp().zeros_like(inputs[i].data))
+                result[i] = _engine.Tensor._make(inputs[i]._xp().zeros_like(inputs[i].data))
             elif not allow_unused:
                 raise RuntimeError(
                     f"grad: one of the differentiated Tensors (input {i}, shape "
@@ -94,3 +93,4 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from . import functional  # noqa: E402,F401

@@ -6,210 +6,274 @@
    the pass moves on; saved tensors are released after each node unless ``retain_graph``.
 3. Leaves accumulate into ``.grad`` (or, for ``autograd.grad``, into the returned tuple).
 """
+import numpy as np
+
 from . import grad_mode
 from .function import _check_finite
+from .. import dtypes as _dt
+
+Tensor = None    # chainrule.tensor sets this once the class exists (avoids an import cycle)
+_state = grad_mode._state
 
 
-def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
-                 accumulate=True, allow_unused=False):
+_final_callbacks = []    # see queue_callback
+_depth = [0]             # nesting of backward passes (a hook may run a backward of its own)
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once, when the outermost backward pass now running ends.
+
+    Used by DistributedDataParallel to wait for its gradient reductions before ``backward``
+    returns; callbacks queued by a pass that raises are dropped.
+    """
+    _final_callbacks.append(fn)
+
+
+def run_backward(*args, **kwargs):
+    """``_run_backward``, then the queued callbacks (when this is the outermost pass)."""
+    _depth[0] += 1
+    ok = False
+    try:
+        result = _run_backward(*args, **kwargs)
+        ok = True
+    finally:
+        _depth[0] -= 1
+        if _depth[0] == 0 and not ok:
+            _final_callbacks.clear()
+    if _depth[0] == 0:
+        while _final_callbacks:
+            _final_callbacks.pop(0)()
+    return result
+
+
+def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
+                  accumulate=True):
     """Backpropagate ``root_grads`` from ``roots``.
 
     With ``inputs`` given, only gradients for those tensors are computed; with ``accumulate`` they
     go to ``.grad``, otherwise they are returned as a list (``autograd.grad``).
     """
-    from ..tensor import Tensor
+    capture = _Capture(inputs, accumulate) if inputs is not None else None
 
-    captured = None
-    capture_leaf = capture_node = None
-    if inputs is not None:
-        captured = [None] * len(inputs)
-        capture_leaf = {}
-        capture_node = {}
-        for i, t in enumerate(inputs):
-            if t.grad_fn is None:
-                capture_leaf.setdefault(id(t), []).append(i)
-            else:
-                capture_node.setdefault((t.grad_fn, t._output_nr), []).append(i)
-
-    # ---- phase 1: find the nodes and count dependencies ----
+    # ---- phase 1: find the nodes and count the edges into each ----
     root_nodes = []
     for t in roots:
         if t.grad_fn is not None and t.grad_fn not in root_nodes:
             root_nodes.append(t.grad_fn)
-    order = []
-    seen = set(root_nodes)
-    stack = list(root_nodes)
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        for edge in node.next_edges:
-            if edge is not None and edge[1] is not None and edge[0] not in seen:
-                seen.add(edge[0])
-                stack.append(edge[0])
-
-    needed = runnable = None
-    if inputs is not None:
-        needed = _needed_nodes(order, capture_leaf, capture_node)
-        runnable = needed | _nodes_of(capture_node)
-    deps = {}
-    for node in order:
-        if needed is not None and node not in needed:
-            continue
-        for edge in node.next_edges:
-            if edge is not None and edge[1] is not None:
-                deps[edge[0]] = deps.get(edge[0], 0) + 1
+    deps = _count_deps(root_nodes, None)
+    runnable = None
+    if capture is not None:     # run only the nodes from which a requested input is reachable
+        needed = capture.needed_nodes(_topological(root_nodes, deps))
+        runnable = needed | {node for node, _ in capture.nodes}
+        deps = _count_deps(root_nodes, needed)
 
     # ---- phase 2: run the nodes ----
-    pending = {}          # node -> list of gradient per output
-    handed = set()        # ids of gradient arrays already given to someone (to avoid aliasing)
-
-    def deliver_leaf(leaf, grad):
-        for hook in leaf._hooks or ():
-            new = hook(grad)
-            if new is not None:
-                grad = new
-        if capture_leaf is not None:
-            slots = capture_leaf.get(id(leaf))
-            if slots is None:
-                return
-            if not accumulate:
-                for i in slots:
-                    captured[i] = grad if captured[i] is None else captured[i] + grad
-                return
-        _accumulate_into_leaf(leaf, grad, create_graph, handed)
-
+    pending = {}                                 # node -> [gradient per output]
+    handed = {id(g.data) for g in root_grads}    # arrays .grad must not alias (see _accumulate)
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
-            deliver_leaf(t, g)
+            _deliver_leaf(t, g, capture, create_graph, handed)
         else:
             slots = pending.setdefault(t.grad_fn, [None] * len(t.grad_fn.out_meta))
             nr = t._output_nr
             slots[nr] = g if slots[nr] is None else slots[nr] + g
-
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
-    with grad_mode.set_grad_enabled(create_graph):
+    prev_enabled = _state.enabled
+    _state.enabled = create_graph
+    try:
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None) or [None] * len(node.out_meta)
             if node.pre_hooks:
-                for nr, hooks in node.pre_hooks.items():
-                    if grads[nr] is not None:
-                        for hook in list(hooks):
-                            new = hook(grads[nr])
-                            if new is not None:
-                                grads[nr] = new
-            if capture_node is not None:
-                for nr, g in enumerate(grads):
-                    for i in capture_node.get((node, nr), ()):
-                        if accumulate:
-                            _accumulate_into_leaf(inputs[i], g, create_graph, handed)
-                        else:
-                            captured[i] = g
+                _run_pre_hooks(node, grads)
+            if capture is not None:
+                capture.node_grads(node, grads, create_graph, handed)
                 if node not in needed:
                     continue
-            if node.materialize_grads:
-                grads = [g if g is not None else _zeros(shape, dtype)
-                         for g, (shape, dtype) in zip(grads, node.out_meta)]
-            grads_in = node.fn_cls.backward(node, *grads)
-            if not isinstance(grads_in, tuple):
-                grads_in = (grads_in,)
-            edges = node.next_edges
-            if len(grads_in) < len(edges):
-                raise RuntimeError(
-                    f"{node.name()}: backward returned {len(grads_in)} gradients, expected "
-                    f"{len(edges)} (one per forward argument)")
-            if grad_mode._state.anomaly:
-                _check_finite(node.name(), "backward", [g for g in grads_in if isinstance(g, Tensor)],
-                              node.forward_site or "<unknown>")
+            grads_in = _call_backward(node, grads)
             if not retain_graph:
                 node.release()
-            for edge, g in zip(edges, grads_in):
-                if edge is None or g is None:
-                    continue
-                target, nr = edge
-                if not isinstance(g, Tensor):
-                    g = Tensor._make(g)
-                g = _check_grad(node, target, nr, g)
-                if nr is None:
-                    deliver_leaf(target, g)
-                    continue
-                if runnable is not None and target not in runnable:
-                    continue
-                slots = pending.get(target)
-                if slots is None:
-                    slots = pending[target] = [None] * len(target.out_meta)
-                slots[nr] = g if slots[nr] is None else slots[nr] + g
-                deps[target] -= 1
-                if deps[target] == 0:
-                    ready.append(target)
-    if inputs is not None and not accumulate:
-        return captured
-    return None
-
-
-def _nodes_of(capture_node):
-    return {node for node, _ in capture_node}
-
-
-def _needed_nodes(order, capture_leaf, capture_node):
-    """Nodes from which some requested input can be reached (others need not run)."""
-    capture_nodes = _nodes_of(capture_node)
-    needed = set()
-    # order is a DFS pre-order from the roots; iterate to a fixed point in reverse (children first).
-    changed = True
-    while changed:
-        changed = False
-        for node in reversed(order):
-            if node in needed:
-                continue
-            for edge in node.next_edges:
+            for i, edge in enumerate(node.next_edges):
                 if edge is None:
                     continue
                 target, nr = edge
-                if (nr is None and id(target) in capture_leaf) or \
-                        (nr is not None and (target in needed or target in capture_nodes)):
+                g = grads_in[i]
+                if g is not None:
+                    if not isinstance(g, Tensor):
+                        g = Tensor._make(g)
+                    meta = (target.data.shape, target.data.dtype) if nr is None \
+                        else target.out_meta[nr]
+                    if g.data.shape != meta[0] or g.data.dtype != meta[1]:
+                        g = _fix_grad(node, i, meta, g)
+                    if nr is None:
+                        _deliver_leaf(target, g, capture, create_graph, handed)
+                        continue
+                elif nr is None:
+                    continue
+                if runnable is not None and target not in runnable:
+                    continue
+                if g is not None:
+                    slots = pending.get(target)
+                    if slots is None:
+                        slots = pending[target] = [None] * len(target.out_meta)
+                    slots[nr] = g if slots[nr] is None else slots[nr] + g
+                left = deps[target] - 1
+                deps[target] = left
+                if left == 0:
+                    ready.append(target)
+    finally:
+        _state.enabled = prev_enabled
+    return capture.result if capture is not None and not accumulate else None
+
+
+def _count_deps(root_nodes, only):
+    """Number of edges into each node reachable from ``root_nodes`` (from ``only`` nodes, if given)."""
+    deps = {}
+    seen = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        node = stack.pop()
+        counts = only is None or node in only
+        for edge in node.next_edges:
+            if edge is not None and edge[1] is not None:
+                target = edge[0]
+                if counts:
+                    deps[target] = deps.get(target, 0) + 1
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+    return deps
+
+
+def _topological(root_nodes, deps):
+    remaining = dict(deps)
+    ready = [n for n in root_nodes if remaining.get(n, 0) == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for edge in node.next_edges:
+            if edge is not None and edge[1] is not None:
+                remaining[edge[0]] -= 1
+                if remaining[edge[0]] == 0:
+                    ready.append(edge[0])
+    return order
+
+
+class _Capture:
+    """Where the gradients of ``inputs`` go: their ``.grad`` (backward) or a list (grad)."""
+
+    def __init__(self, inputs, accumulate):
+        self.inputs, self.accumulate = inputs, accumulate
+        self.result = [None] * len(inputs)
+        self.leaves, self.nodes = {}, {}
+        for i, t in enumerate(inputs):
+            if t.grad_fn is None:
+                self.leaves.setdefault(id(t), []).append(i)
+            else:
+                self.nodes.setdefault((t.grad_fn, t._output_nr), []).append(i)
+
+    def needed_nodes(self, topo_order):
+        needed = set()
+        for node in reversed(topo_order):          # children before parents
+            for edge in node.next_edges:
+                if edge is not None and (edge[0] in needed or (
+                        id(edge[0]) in self.leaves if edge[1] is None else edge in self.nodes)):
                     needed.add(node)
-                    changed = True
                     break
-    return needed
+        return needed
+
+    def put(self, slots, grad, create_graph, handed):
+        for i in slots:
+            if self.accumulate:
+                _accumulate(self.inputs[i], grad, create_graph, handed)
+            else:
+                self.result[i] = grad if self.result[i] is None else self.result[i] + grad
+
+    def node_grads(self, node, grads, create_graph, handed):
+        for nr, g in enumerate(grads):
+            slots = self.nodes.get((node, nr))
+            if slots and g is not None:
+                self.put(slots, g, create_graph, handed)
 
 
-def _check_grad(node, target, nr, g):
-    """Cast a gradient to its input's dtype and check its shape (catches broken backward rules)."""
-    if nr is None:
-        shape, dtype = target.shape, target.dtype
+def _run_pre_hooks(node, grads):
+    for nr, hooks in node.pre_hooks.items():
+        if grads[nr] is not None:
+            for hook in list(hooks):
+                new = hook(grads[nr])
+                if new is not None:
+                    grads[nr] = new
+
+
+def _call_backward(node, grads):
+    if node.materialize_grads:
+        for k, g in enumerate(grads):
+            if g is None and node.out_meta[k] is not None:
+                grads[k] = _zeros(node.out_meta[k])
+    if _state.anomaly:      # the ops inside a backward rule are checked as one unit, below
+        _state.anomaly = False
+        try:
+            grads_in = node.fn_cls.backward(node, *grads)
+        finally:
+            _state.anomaly = True
+        _check_finite(node.name(), "backward", _as_tuple(grads_in), node.forward_site or "?")
     else:
-        shape, dtype = target.out_meta[nr]
-    if g.shape != shape:
+        grads_in = node.fn_cls.backward(node, *grads)
+    grads_in = _as_tuple(grads_in)
+    n = len(node.next_edges)
+    if len(grads_in) != n and (len(grads_in) < n or any(g is not None for g in grads_in[n:])):
+        raise RuntimeError(f"{node.name()}: backward returned an incorrect number of gradients "
+                           f"(expected {n}, one per forward argument; got {len(grads_in)})")
+    return grads_in
+
+
+def _as_tuple(grads):
+    if grads.__class__ is tuple:
+        return grads
+    return tuple(grads) if isinstance(grads, list) else (grads,)
+
+
+def _fix_grad(node, i, meta, g):
+    """Cast a gradient to its input's dtype and check its shape (catches broken backward rules)."""
+    shape, dtype = meta
+    if g.data.shape != shape:
         raise RuntimeError(
-            f"{node.name()}: backward returned a gradient of shape {tuple(g.shape)} for an input "
-            f"of shape {tuple(shape)}")
-    if g.dtype is not dtype and dtype.is_floating_point:
-        g = g.to(dtype)
+            f"{node.name()} returned an invalid gradient at index {i}: got shape "
+            f"{tuple(g.data.shape)} but expected shape {tuple(shape)} (the input's shape)")
+    if dtype.kind == "f":
+        g = g.to(_dt.from_numpy_dtype(dtype))
     return g
 
 
-def _accumulate_into_leaf(leaf, grad, create_graph, handed):
-    from ..tensor import Tensor
-    if grad is None:
-        return
+def _deliver_leaf(leaf, grad, capture, create_graph, handed):
+    for hook in leaf._hooks or ():
+        new = hook(grad)
+        if new is not None:
+            grad = new
+    if capture is None:
+        _accumulate(leaf, grad, create_graph, handed)
+    elif id(leaf) in capture.leaves:
+        capture.put(capture.leaves[id(leaf)], grad, create_graph, handed)
+
+
+def _accumulate(leaf, grad, create_graph, handed):
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         return
     data = grad.data
     if leaf.grad is None:
+        # Steal the array unless someone else may hold it (another .grad, the caller, a view).
         if id(data) in handed or not data.flags.writeable or not data.flags.owndata:
             data = data.copy()
         handed.add(id(data))
         leaf.grad = Tensor._make(data)
+    elif leaf.grad.requires_grad:
+        leaf.grad = (leaf.grad + grad).detach()
     else:
-        if leaf.grad.requires_grad:
-            leaf.grad = (leaf.grad + grad).detach()
-        else:
-            leaf.grad.data += data
+        leaf.grad.data += data
 
 
-def _zeros(shape, dtype):
-    from ..tensor import Tensor
-    from .._backend import np
-    return Tensor._make(np.zeros(shape, dtype=dtype.np))
+def _zeros(meta):
+    shape, np_dtype = meta
+    return Tensor._make(np.zeros(shape, dtype=np_dtype))

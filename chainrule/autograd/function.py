@@ -11,36 +11,42 @@ Two kinds of Function share this machinery:
 * user Functions (``chainrule.autograd.Function`` subclasses, the torch API): ``forward`` gets
   Tensors (with grad disabled) and returns Tensors.
 """
-import itertools
+import functools
 import os
 import traceback
+
+import numpy as np
 
 from . import grad_mode
 from .._backend import is_array
 
-_seq = itertools.count()
+Tensor = None    # chainrule.tensor sets this once the class exists (avoids an import cycle)
+_state = grad_mode._state
+_ndarray = np.ndarray
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Tags for saved values: each is resolved to a Tensor when backward asks for saved_tensors.
-_INPUT, _OUTPUT, _CONST = 0, 1, 2
+# Tags for saved values, resolved to Tensors when backward asks for saved_tensors: a leaf input (kept
+# as the Tensor itself), a graph value (array, grad_fn, output_nr; grad_fn None means this node's
+# own output), or a constant.
+_LEAF, _GRAPH, _CONST = 0, 1, 2
 
 
 class Node:
     """A recorded call of a Function: the ``grad_fn`` of its outputs and the ``ctx`` of its rules."""
+    # Defaults live on the class: a Node is built for every op call, so __init__ stays minimal.
+    needs_input_grad = ()
+    next_edges = ()          # per forward arg: None, (leaf_tensor, None) or (node, output_nr)
+    out_meta = ()            # per output: (shape, NumPy dtype), or None for a non-tensor output
+    materialize_grads = True
+    pre_hooks = None         # {output_nr: [hook, ...]}
+    forward_site = None      # file:line of the forward call, recorded under detect_anomaly
+    _to_save = None
+    _saved = None            # resolved tags, see _resolve_saved
+    _released = False
+    _non_diff = ()
 
     def __init__(self, fn_cls):
         self.fn_cls = fn_cls
-        self.needs_input_grad = ()
-        self.next_edges = ()         # per forward arg: None, (leaf_tensor, None) or (node, output_nr)
-        self.out_meta = ()           # per output: (shape, chainrule dtype)
-        self._to_save = None
-        self._saved = None           # resolved tags, see _resolve_saved
-        self._released = False
-        self._non_diff = ()
-        self.materialize_grads = True
-        self.pre_hooks = None        # {output_nr: [hook, ...]}
-        self.seq = next(_seq)
-        self.forward_site = None
 
     # ---- the ctx API used inside forward/backward ----
     def save_for_backward(self, *values):
@@ -61,50 +67,54 @@ class Node:
                 "pass retain_graph=True to the first backward if you need to call it twice.")
         if self._saved is None:
             return ()
-        from ..tensor import Tensor
         result = []
         for tag, value, version_box, version in self._saved:
             if version_box is not None and version_box[0] != version:
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: a tensor of shape {tuple(_shape(value))} saved by "
-                    f"{self.name()} is at version {version_box[0]}; expected version {version}. "
-                    "Use .clone() before modifying it in place.")
-            if tag == _INPUT:
+                self._raise_modified(tag, value, version_box[0], version)
+            if tag == _LEAF:
                 result.append(value)
-            elif tag == _OUTPUT:
-                array, output_nr = value
-                result.append(Tensor._make(array, requires_grad=True, grad_fn=self,
-                                           output_nr=output_nr, version=version_box))
+            elif tag == _GRAPH:
+                array, fn, output_nr = value
+                result.append(Tensor._make(array, True, fn or self, output_nr, version_box))
             else:
-                result.append(Tensor._make(value) if is_array(value) else value)
+                # why: NumPy returns scalars, not 0-d arrays, for ops on 0-d arrays (a > b)
+                result.append(Tensor._make(value) if is_array(value) or
+                              isinstance(value, np.generic) else value)
         return tuple(result)
 
-    @property
-    def saved_variables(self):
-        return self.saved_tensors
+    saved_variables = saved_tensors
+
+    def _raise_modified(self, tag, value, now, expected):
+        if tag == _LEAF:
+            array, what = value.data, "a leaf tensor"
+        else:
+            array, what = value[0], f"output {value[2]} of {(value[1] or self).name()}"
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: a tensor of shape {tuple(array.shape)} ({what}), saved by "
+            f"{self.name()}, is at version {now}; expected version {expected} instead. "
+            "Use .clone() before modifying it in place, or modify a copy.")
 
     def name(self):
-        return self.fn_cls.__name__ + "Backward0"
+        # torch: built-in ops are "MulBackward0", custom Functions "MyFnBackward"
+        return self.fn_cls.__name__ + ("Backward0" if self.fn_cls.raw else "Backward")
 
     def register_prehook(self, output_nr, hook):
         if self.pre_hooks is None:
             self.pre_hooks = {}
-        self.pre_hooks.setdefault(output_nr, []).append(hook)
-        return _RemovableHandle(self.pre_hooks[output_nr], hook)
+        hooks = self.pre_hooks.setdefault(output_nr, [])
+        if hooks and getattr(hooks[-1], "_retains_grad", False):
+            hooks.insert(len(hooks) - 1, hook)     # retain_grad sees the grad after all hooks
+        else:
+            hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
 
     @property
     def next_functions(self):
         """(node, output_nr) per input as torch shows them; leaves appear as AccumulateGrad."""
-        result = []
-        for edge in self.next_edges:
-            if edge is None:
-                result.append((None, 0))
-            elif edge[1] is None:
-                result.append((AccumulateGrad(edge[0]), 0))
-            else:
-                result.append(edge)
-        return tuple(result)
+        return tuple((None, 0) if edge is None else
+                     (AccumulateGrad(edge[0]), 0) if edge[1] is None else edge
+                     for edge in self.next_edges)
 
     def release(self):
         self._saved = None
@@ -116,14 +126,13 @@ class Node:
 
 class AccumulateGrad:
     """What ``next_functions`` shows for a leaf: the place its gradient is accumulated."""
+    next_functions = ()
 
     def __init__(self, variable):
         self.variable = variable
 
     def name(self):
         return "AccumulateGrad"
-
-    next_functions = ()
 
     def __repr__(self):
         return "<AccumulateGrad object>"
@@ -137,11 +146,11 @@ class _RemovableHandle:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
 
+    def __enter__(self):
+        return self
 
-def _shape(value):
-    if isinstance(value, tuple):
-        value = value[0]
-    return getattr(value, "shape", ())
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _user_site():
@@ -173,85 +182,122 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        from ..tensor import Tensor
-        record = grad_mode._state.enabled and any(
-            isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = Node(cls)
+        if _state.enabled:
+            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+            record = True in needs
+        else:
+            needs, record = (False,) * len(args), False
+        ctx.needs_input_grad = needs
         if cls.raw:
-            raw_args = [a.data if isinstance(a, Tensor) else a for a in args]
-            outputs = cls.forward(ctx, *raw_args)
+            out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
+            if out.__class__ is not tuple and not (cls.is_view or ctx._non_diff or _state.anomaly):
+                # The common case, kept short: a primitive with one array out.
+                array = out if out.__class__ is _ndarray or is_array(out) else np.asarray(out)
+                if not record:
+                    return Tensor._make(array)
+                result = Tensor._make(array, True, ctx, 0)
+                ctx.next_edges = _edges(args)
+                ctx.out_meta = ((array.shape, array.dtype),)
+                if ctx._to_save is not None:
+                    _resolve_saved(ctx, args, (out,), (array,), (result,))
+                return result
         else:
-            raw_args = None
             with grad_mode.no_grad():
-                outputs = cls.forward(ctx, *args)
-        single = not isinstance(outputs, tuple)
-        out_tuple = (outputs,) if single else outputs
-        out_arrays = [o.data if isinstance(o, Tensor) else o for o in out_tuple]
+                out = cls.forward(ctx, *args)
+        return _finish_apply(cls, ctx, args, out, record)
 
+
+def _edges(args):
+    return tuple([((a, None) if a.grad_fn is None else (a.grad_fn, a._output_nr))
+                  if isinstance(a, Tensor) and a._requires_grad else None for a in args])
+
+
+def _finish_apply(cls, ctx, args, outputs, record):
+    """Wrap what forward returned: several outputs, user Functions, views, anomaly checks."""
+    single = outputs.__class__ is not tuple
+    outs = (outputs,) if single else outputs
+    if cls.raw:
+        arrays = [o if is_array(o) else np.asarray(o) for o in outs]
+    else:
+        arrays = [o.data if isinstance(o, Tensor) else o for o in outs]
+    if not record:
+        ctx._to_save = None
+        results = [Tensor._make(a) if is_array(a) else a for a in arrays]
+    else:
+        ctx.next_edges = _edges(args)
         non_diff = {id(o.data if isinstance(o, Tensor) else o) for o in ctx._non_diff}
-        results = []
-        for i, array in enumerate(out_arrays):
-            if record and id(array) not in non_diff:
-                results.append(Tensor._make(array, requires_grad=True, grad_fn=ctx, output_nr=i))
-            else:
-                results.append(Tensor._make(array))
-        if cls.is_view and isinstance(args[0], Tensor) and getattr(out_arrays[0], "base", None) \
-                is not None:
-            src = args[0]
-            results[0]._version = src._version
-            results[0]._base = src._base if src._base is not None else src
-            src._is_viewed = True
+        results, meta = [], []
+        for i, a in enumerate(arrays):
+            if not is_array(a):
+                results.append(a)              # a non-tensor output passes through
+                meta.append(None)
+                continue
+            diff = id(a) not in non_diff
+            results.append(Tensor._make(a, diff, ctx if diff else None, i))
+            meta.append((a.shape, a.dtype))
+        ctx.out_meta = tuple(meta)
+        if ctx._to_save is not None:
+            _resolve_saved(ctx, args, outs, arrays, results)
+    if cls.is_view and isinstance(args[0], Tensor) and getattr(arrays[0], "base", None) is not None:
+        src = args[0]
+        results[0]._version = src._version
+        results[0]._base = src._base if src._base is not None else src
+        src._is_viewed = True
+    if _state.anomaly:
+        site = _user_site()
         if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            ctx.next_edges = tuple(
-                (None if not (isinstance(a, Tensor) and a.requires_grad) else
-                 (a, None) if a.grad_fn is None else (a.grad_fn, a._output_nr)) for a in args)
-            ctx.out_meta = tuple((r.shape, r.dtype) for r in results)
-            if ctx._to_save is not None:
-                _resolve_saved(ctx, args, raw_args, out_arrays, results)
-            if grad_mode._state.anomaly:
-                ctx.forward_site = _user_site()
-        else:
-            ctx._to_save = None
-        if grad_mode._state.anomaly:
-            _check_finite(cls.__name__, "forward", results, ctx.forward_site or _user_site())
-        return results[0] if single else tuple(results)
+            ctx.forward_site = site
+        _check_finite(cls.__name__, "forward", results, site)
+    return results[0] if single else tuple(results)
 
 
-def _resolve_saved(ctx, args, raw_args, out_arrays, results):
-    from ..tensor import Tensor
-    saved = []
+def _resolve_saved(ctx, args, outs, out_arrays, results):
+    saved, used = [], set()
     for value in ctx._to_save:
         array = value.data if isinstance(value, Tensor) else value
-        tag = None
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor) and (a is value or a.data is array):
-                saved.append((_INPUT, a, a._version, a._version[0]))
-                tag = _INPUT
+        # Inputs may share one array (x and x.detach()): prefer a match not yet taken, in order.
+        matches = [i for i, a in enumerate(args)
+                   if isinstance(a, Tensor) and (a is value or a.data is array)]
+        if matches:
+            i = next((i for i in matches if i not in used), matches[0])
+            used.add(i)
+            a = args[i]
+            # A non-leaf is kept as a snapshot: an in-place op may later rebind the Tensor.
+            entry = a if a.grad_fn is None else (a.data, a.grad_fn, a._output_nr)
+            saved.append((_LEAF if a.grad_fn is None else _GRAPH, entry, a._version,
+                          a._version[0]))
+            continue
+        for i, out in enumerate(out_arrays):
+            # outs[i]: what forward returned (a NumPy scalar, for 0-d results of ufuncs)
+            if (out is array or outs[i] is array) and array is not None:
+                box = results[i]._version
+                saved.append((_GRAPH, (out, None, i), box, box[0]))
                 break
-        if tag is None:
-            for i, out in enumerate(out_arrays):
-                if out is array and array is not None:
-                    box = results[i]._version
-                    saved.append((_OUTPUT, (array, i), box, box[0]))
-                    tag = _OUTPUT
-                    break
-        if tag is None:
+        else:
             saved.append((_CONST, array, None, None))
     ctx._saved = saved
     ctx._to_save = None
 
 
+def _adopt_saved(node, box):
+    """An in-place op rebound a Tensor to ``node``'s output and moved ``box`` on: what ``node``
+    saved under ``box`` (its output, e.g. for ``exp_``) is current at the new version."""
+    if node is not None and node._saved:
+        node._saved = [(tag, value, b, b[0] if b is box else v)
+                       for tag, value, b, v in node._saved]
+
+
 def _check_finite(op_name, phase, tensors, site):
-    for t in tensors:
-        if t is None or not t.dtype.is_floating_point:
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or not t.dtype.is_floating_point:
             continue
         xp = t._xp()
         if not bool(xp.isfinite(t.data).all()):
             bad = "nan" if bool(xp.isnan(t.data).any()) else "inf"
-            raise RuntimeError(
-                f"detect_anomaly: {op_name} produced {bad} in its {phase} "
-                f"(op called at {site})")
+            what = f"its output {i}" if phase == "forward" else f"the gradient for its input {i}"
+            raise RuntimeError(f"detect_anomaly: {op_name} produced {bad} in {what} during "
+                               f"{phase} (the op was called in forward at {site})")
 
 
 class Primitive(Function):
@@ -261,7 +307,6 @@ class Primitive(Function):
 
 def once_differentiable(backward):
     """Decorator for a backward that is not itself differentiable: it runs under no_grad."""
-    import functools
 
     @functools.wraps(backward)
     def wrapper(ctx, *grads):

@@ -58,10 +58,12 @@ class set_grad_enabled(_GradModeContext):
         self._prev = _state.enabled
         _state.enabled = self._mode      # torch applies the mode at construction time
 
+    def __call__(self, fn):
+        _state.enabled = self._prev      # as torch: used as a decorator, it changes nothing now
+        return super().__call__(fn)
+
     def _clone(self):
-        c = object.__new__(set_grad_enabled)
-        c._mode = self._mode
-        return c
+        return set_grad_enabled(self._mode)     # sets the mode now, restored by __exit__
 
     def __enter__(self):
         return self

@@ -19,9 +19,13 @@ def primitive(cls):
 
 
 from . import creation, unary, binary, reduce, shape, index, matmul, composite  # noqa: E402
+from . import unary_math, logical, pointwise  # noqa: E402
 from . import fused  # noqa: E402
 
-_FAMILIES = (creation, unary, binary, reduce, shape, index, matmul, composite, fused)
+_FAMILIES = (creation, unary, unary_math, binary, logical, pointwise, reduce, shape, index, matmul,
+             composite, fused)
+from . import join, pad, index_ops  # noqa: E402  (shape and index families, continued)
+_FAMILIES += (join, pad, index_ops)
 
 __all__ = ["PRIMITIVES", "primitive", "Primitive"]
 for _family in _FAMILIES:

@@ -54,9 +54,31 @@ def cast_to(x, dtype):
 
 def promote(op, *args):
     """Promote Tensor/number operands to their torch result dtype; returns (dtype, args)."""
+    if len(args) == 2:
+        fast = _promote_fast(*args)
+        if fast is not None:
+            return fast, args
     args = tuple(as_tensor_arg(a, op) for a in args)
     dt = _dt.result_type(*args)
     return dt, tuple(cast_to(a, dt) for a in args)
+
+
+def _promote_fast(a, b):
+    """The result dtype when no cast is needed: equal dtypes, or a number of a kind the tensor's
+    dtype already covers (per-op overhead matters for small tensors)."""
+    from ..tensor import Tensor
+    if isinstance(a, Tensor):
+        kind = a.data.dtype.kind
+        if isinstance(b, Tensor):
+            return a.dtype if a.data.dtype == b.data.dtype else None
+        t = a
+    elif isinstance(b, Tensor):
+        kind, t, b = b.data.dtype.kind, b, a
+    else:
+        return None
+    if (b.__class__ is float and kind == "f") or (b.__class__ is int and kind in "iuf"):
+        return t.dtype
+    return None
 
 
 def float_dtype_for(x):

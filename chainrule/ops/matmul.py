@@ -157,10 +157,13 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 def _scale(x, s):
+    """s * x; for s == 0 the result is 0 even where x is nan or inf (torch ignores ``input``)."""
     if s == 1:
         return x
     if s == 0:
-        return x * 0 if not x.dtype.is_floating_point else x.new_zeros(tuple(x.shape)) + x * 0
+        from . import where, ones_like
+        from .. import dtypes
+        return where(ones_like(x, dtype=dtypes.bool), 0, x)
     return x * s
 
 

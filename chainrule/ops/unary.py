@@ -1,6 +1,5 @@
 """Unary elementwise ops. Each primitive's backward is written beside its forward in chainrule ops,
 so it can itself be differentiated."""
-import math
 
 import numpy as np
 
@@ -27,7 +26,17 @@ def _unary(prim, op):
     def fn(input):
         return prim.apply(_float_input(input, op))
     fn.__name__ = op
+    fn.__doc__ = f"Elementwise {op} (integer inputs give the default float dtype)."
     return fn
+
+
+def _inplace(fn, name):
+    """The in-place variant ``name`` of ``fn``: computed out of place, then written into self."""
+    def method(self, *args, **kwargs):
+        return self._inplace_from(fn(self, *args, **kwargs), name)
+    method.__name__ = name
+    method.__doc__ = f"In-place version of {fn.__name__}; returns self."
+    return method
 
 
 @primitive
@@ -35,8 +44,8 @@ class Neg(Primitive):
     @staticmethod
     def forward(ctx, x):
         if x.dtype == np.bool_:
-            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not supported; "
-                               "use ~ or logical_not() instead")
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not "
+                               "supported; use ~ or logical_not() instead")
         return -x
 
     @staticmethod
@@ -97,7 +106,8 @@ class Sin(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return xp_of(x).sin(x)
+        with np.errstate(invalid="ignore"):
+            return xp_of(x).sin(x)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -111,7 +121,8 @@ class Cos(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return xp_of(x).cos(x)
+        with np.errstate(invalid="ignore"):
+            return xp_of(x).cos(x)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -157,13 +168,14 @@ class Sigmoid(Primitive):
 class Relu(Primitive):
     @staticmethod
     def forward(ctx, x):
-        mask = x > 0
-        ctx.save_for_backward(mask)
-        return xp_of(x).maximum(x, 0).astype(x.dtype, copy=False)
+        # why: x where not x < 0 keeps -0.0 and NaN, as torch's relu does
+        y = xp_of(x).where(x < 0, x.dtype.type(0), x)
+        ctx.save_for_backward(~(y <= 0))
+        return y
 
     @staticmethod
     def backward(ctx, grad_out):
-        """d/dx relu(x) = [x > 0] (0 at the kink, as torch)"""
+        """d/dx relu(x) = [not relu(x) <= 0] (0 at the kink, 1 at NaN, as torch)"""
         (mask,) = ctx.saved_tensors
         return grad_out * mask
 
@@ -187,7 +199,8 @@ class Cast(Primitive):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = _dt.from_numpy_dtype(x.dtype)
-        return x.astype(dtype.np)
+        with np.errstate(all="ignore"):
+            return x.astype(dtype.np)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -262,14 +275,23 @@ def neg(input):  # noqa: F811  (ints stay ints)
 negative = neg
 
 
+def _tensor_arg(x, op):
+    from ..tensor import Tensor
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    return x
+
+
 def relu(input):
-    """max(input, 0); gradient 0 at 0."""
+    """max(input, 0); gradient 0 at 0 (integer tensors stay integer)."""
+    if _tensor_arg(input, "relu").dtype is _dt.bool:
+        raise RuntimeError("relu: Boolean inputs not supported for relu")
     return Relu.apply(input)
 
 
 def abs(input):
     """|input|; gradient sign(input) (0 at 0)."""
-    return Abs.apply(input)
+    return Abs.apply(_tensor_arg(input, "abs"))
 
 
 absolute = abs
@@ -322,7 +344,8 @@ def where(condition, input=None, other=None):
     except ValueError:
         raise RuntimeError(
             f"where: condition {tuple(condition.shape)}, input {tuple(getattr(input, 'shape', ()))}"
-            f" and other {tuple(getattr(other, 'shape', ()))} cannot be broadcast together") from None
+            f" and other {tuple(getattr(other, 'shape', ()))} cannot be broadcast together"
+        ) from None
 
 
 def _nograd_unary(name, fn, float_only=False, keep_int=True):
@@ -341,12 +364,18 @@ def _nograd_unary(name, fn, float_only=False, keep_int=True):
 
 
 def sign(input):
-    """-1, 0 or 1 by the sign of each element (no gradient)."""
+    """-1, 0 or 1 by the sign of each element; 0 for NaN, as torch (no gradient)."""
     from ..tensor import Tensor
+    if not isinstance(input, Tensor):
+        raise TypeError(f"sign: expected a Tensor, got {type(input).__name__}")
     x = input.data
     if x.dtype == np.bool_:
         return Tensor._make(x.copy())
-    return Tensor._make(xp_of(x).sign(x))
+    xp = xp_of(x)
+    out = xp.sign(x)
+    if x.dtype.kind == "f":
+        out = xp.where(xp.isnan(x), x.dtype.type(0), out)
+    return Tensor._make(out)
 
 
 floor = _nograd_unary("floor", lambda xp, x: xp.floor(x))
@@ -361,15 +390,20 @@ signbit = _nograd_unary("signbit", lambda xp, x: xp.signbit(x), keep_int=False)
 
 
 def round(input, *, decimals=0):
-    """Round half to even (as torch); no gradient."""
+    """Round half to even (as torch), to ``decimals`` places; no gradient."""
     from ..tensor import Tensor
-    if not input.dtype.is_floating_point:
+    if not _tensor_arg(input, "round").dtype.is_floating_point:
+        if decimals != 0:
+            raise NotImplementedError(f"round: decimals={decimals} is not implemented for "
+                                      f"integer dtype {input.dtype}")
         return Tensor._make(input.data.copy())
     return Tensor._make(xp_of(input.data).round(input.data, decimals))
 
 
 def frac(input):
     """input - trunc(input); gradient 1."""
+    if not _tensor_arg(input, "frac").dtype.is_floating_point:
+        raise NotImplementedError(f"frac: not implemented for integer dtype {input.dtype}")
     return input - trunc(input)
 
 

@@ -10,11 +10,14 @@ class Sample:
     """One call: ``args`` may hold NumPy arrays (become tensors) and plain Python values.
 
     Float arrays are differentiable inputs unless their position is listed in ``no_grad``.
+    ``finite_diff=False`` keeps the sample out of gradcheck/gradgradcheck: it sits on a kink
+    (ties of max, a zero of |x|) where finite differences disagree with the subgradient torch uses.
     """
     args: tuple
     kwargs: dict = field(default_factory=dict)
     desc: str = ""
     no_grad: tuple = ()
+    finite_diff: bool = True
 
 
 @dataclass
@@ -75,7 +78,8 @@ def cast_sample(sample, dtype):
                 return a.astype(dtype)
             return a.T.astype(dtype).T     # a transposed view stays non-contiguous
         return a
-    return Sample(tuple(cast(a) for a in sample.args), sample.kwargs, sample.desc, sample.no_grad)
+    return Sample(tuple(cast(a) for a in sample.args), sample.kwargs, sample.desc, sample.no_grad,
+                  sample.finite_diff)
 
 
 def differentiable_positions(sample):

@@ -18,15 +18,19 @@ class _Identity(Function):
 
 def call_with_backward_hooks(module, args, kwargs):
     state = {}
-    tensor_pos = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    tensor_args = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    tensor_pos = [i for i in tensor_args if args[i].requires_grad]
 
     def on_input_grads(grads):
-        grad_input = grads
+        # as torch: one entry per Tensor argument, zeros for those that do not require grad
+        by_pos = dict(zip(tensor_pos, grads))
+        grad_input = tuple(by_pos[i] if i in by_pos else args[i].detach().new_zeros(
+            tuple(args[i].shape)) for i in tensor_args)
         for hook in list(module._backward_hooks.values()):
             res = hook(module, grad_input, state.get("grad_output", ()))
             if res is not None:
                 grad_input = tuple(res)
-        return grad_input
+        return tuple(g for i, g in zip(tensor_args, grad_input) if i in by_pos)
 
     if tensor_pos:
         ctx_fn = type("BackwardHookFunction", (_Identity,), {})
@@ -50,7 +54,7 @@ def call_with_backward_hooks(module, args, kwargs):
         state["grad_output"] = grad_output
         if not tensor_pos:
             for hook in list(module._backward_hooks.values()):
-                hook(module, (None,) * len(args), grad_output)
+                hook(module, (None,) * len(tensor_args), grad_output)
         return grad_output
 
     ctx_fn = type("BackwardHookFunction", (_Identity,), {})

@@ -89,7 +89,7 @@ class Module:
             return
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._discard(name)
+            self._discard(name, keep=params)
             self.register_parameter(name, value)
         elif name in params:
             if value is not None:
@@ -97,7 +97,7 @@ class Module:
                                 "(chainrule.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._discard(name)
+            self._discard(name, keep=modules)
             modules[name] = value
         elif name in modules:
             if value is not None:
@@ -105,7 +105,7 @@ class Module:
                                 "(chainrule.nn.Module or None expected)")
             modules[name] = None
         elif isinstance(value, Buffer):
-            self._discard(name)
+            self._discard(name, keep=buffers)
             self.register_buffer(name, Tensor._make(value.data), value.persistent)
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
@@ -115,10 +115,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _discard(self, name):
+    def _discard(self, name, keep=None):
+        """Forget ``name`` in every store but ``keep`` (where a reassignment keeps its place)."""
         for store in (self.__dict__, self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
-        self._non_persistent_buffers_set.discard(name)
+            if store is not keep:
+                store.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name):
         d = self.__dict__
@@ -187,6 +190,13 @@ class Module:
                 raise AttributeError(f"{type(mod).__name__} has no submodule `{item}`")
             mod = mod._modules[item]
         return mod
+
+    def get_buffer(self, target):
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}`")
+        return mod._buffers[name]
 
     def get_parameter(self, target):
         module_path, _, name = target.rpartition(".")
@@ -380,7 +390,8 @@ class Module:
         if mismatched or (strict and (missing or unexpected)):
             lines = []
             if missing:
-                lines.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing))
+                lines.append("Missing key(s) in state_dict: " +
+                             ", ".join(f'"{k}"' for k in missing))
             if unexpected:
                 lines.append("Unexpected key(s) in state_dict: " +
                              ", ".join(f'"{k}"' for k in unexpected))
@@ -430,6 +441,8 @@ class Module:
         module's inputs are computed; it may return replacement grad_input."""
         handle = _RemovableHandle(self._backward_hooks)
         self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
     register_backward_hook = register_full_backward_hook
@@ -438,6 +451,8 @@ class Module:
         """``hook(module, grad_output)`` runs before the module's input gradients are computed."""
         handle = _RemovableHandle(self._backward_pre_hooks)
         self._backward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._backward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
     def __call__(self, *args, **kwargs):

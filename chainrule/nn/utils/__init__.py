@@ -1,1 +1,7 @@
-"""clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters."""
+"""Utilities for parameters and gradients: clip_grad_norm_, clip_grad_value_,
+parameters_to_vector, vector_to_parameters."""
+from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm, clip_grads_with_norm_
+from .convert_parameters import parameters_to_vector, vector_to_parameters
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
+           "parameters_to_vector", "vector_to_parameters"]

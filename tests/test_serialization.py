@@ -1,0 +1,501 @@
+"""chainrule.save / chainrule.load: round trips, safetensors interop, atomic writes, and that no
+damaged, forged or malicious file ever executes code, loads wrong values or escapes
+CheckpointError."""
+import ast
+import base64
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import pickle
+import stat
+import time
+import tracemalloc
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule
+from chainrule import CheckpointError
+from chainrule import serialization as ser
+
+ROOT = Path(__file__).resolve().parents[1]
+DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
+ST_NAMES = dict(zip(DTYPES, ["F16", "F32", "F64", "I8", "I16", "I32", "I64", "U8", "BOOL"]))
+
+
+def _script(name, path):
+    spec = importlib.util.spec_from_file_location(name, ROOT / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fuzz = _script("fuzz_checkpoints", "scripts/fuzz_checkpoints.py")
+
+
+def _roundtrip(obj, tmp_path, **load_kwargs):
+    path = tmp_path / "ckpt.safetensors"
+    chainrule.save(obj, path)
+    return chainrule.load(path, **load_kwargs)
+
+
+def _sample(dtype, shape):
+    rng = np.random.default_rng(1)
+    return (rng.standard_normal(shape) * 40).astype(dtype) if dtype != "bool" \
+        else rng.random(shape) > 0.5
+
+
+# ------------------------------------------------------------------------------ round trips
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (5,), (2, 3, 4)])
+def test_roundtrip_every_dtype_and_shape(dtype, shape, tmp_path):
+    t = chainrule.tensor(_sample(dtype, shape))
+    back = _roundtrip({"t": t, "a": _sample(dtype, shape)}, tmp_path)
+    assert fuzz.same(back, {"t": t, "a": _sample(dtype, shape)})
+    assert back["t"].data.flags.c_contiguous and back["t"].data.flags.writeable
+
+
+def test_roundtrip_non_contiguous_and_views(tmp_path):
+    base = chainrule.arange(24, dtype=chainrule.float64).reshape(4, 6)
+    views = {"t": base.t(), "step": base[:, ::2], "neg": chainrule.tensor(np.arange(5)[::-1]),
+             "big_endian": np.arange(6, dtype=">i4").reshape(2, 3)[:, 1:]}
+    back = _roundtrip(views, tmp_path)
+    for k, v in views.items():
+        expect = v.data if isinstance(v, chainrule.Tensor) else v
+        got = back[k].data if isinstance(back[k], chainrule.Tensor) else back[k]
+        np.testing.assert_array_equal(got, expect)
+        assert got.shape == expect.shape and got.dtype.isnative
+
+
+def test_roundtrip_values_and_containers(tmp_path):
+    obj = OrderedDict([
+        ("none", None), ("bools", [True, False]), ("ints", (0, -7, 2 ** 80, -(2 ** 70))),
+        ("floats", [0.1, -0.0, float("nan"), float("inf"), -float("inf"), 5e-324, 1e308]),
+        ("str", "päth/ünïcode ∑ \u2028 \"quoted\""), ("bytes", b"\x00\xff" * 3),
+        ("int_keys", {0: "a", -1: "b", 10 ** 20: "c"}), ("mixed_keys", {1: 1, "1": 2, (1, 2): 3,
+                                                                         None: 4, 2.5: 5, False: 6}),
+        ("np_scalars", [np.float32(1.5), np.int64(-3), np.bool_(True), np.uint8(255)]),
+        ("dtypes", [chainrule.float16, chainrule.int64, chainrule.bool]),
+        ("nested", {"a": [{"b": (chainrule.ones(2),)}], "empty": [[], (), {}, OrderedDict()]}),
+    ])
+    back = _roundtrip(obj, tmp_path)
+    assert fuzz.same(obj, back)
+    assert type(back) is OrderedDict and type(back["nested"]) is dict
+    assert list(back["mixed_keys"]) == [1, "1", (1, 2), None, 2.5, False]
+
+
+def test_requires_grad_parameters_and_sharing(tmp_path):
+    p = chainrule.nn.Parameter(chainrule.randn(3))
+    frozen = chainrule.nn.Parameter(chainrule.randn(2), requires_grad=False)
+    leaf = chainrule.randn(2, requires_grad=True)
+    shared = chainrule.randn(4)
+    arr = np.arange(3.0)
+    back = _roundtrip({"p": p, "frozen": frozen, "leaf": leaf, "nonleaf": leaf * 2,
+                       "s1": shared, "s2": shared.detach(), "a1": arr, "a2": arr}, tmp_path)
+    assert type(back["p"]) is chainrule.nn.Parameter and back["p"].requires_grad
+    assert type(back["frozen"]) is chainrule.nn.Parameter and not back["frozen"].requires_grad
+    assert type(back["leaf"]) is chainrule.Tensor and back["leaf"].requires_grad
+    assert back["nonleaf"].requires_grad and back["nonleaf"].is_leaf
+    back["s1"].data[0] = 42.0                   # stored once, so the two come back shared
+    assert back["s2"].data[0] == 42.0 and back["a2"] is back["a1"]
+    with open(tmp_path / "ckpt.safetensors", "rb") as fh:
+        header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+    assert sorted(k for k in header if k != "__metadata__") == ["a1", "frozen", "leaf",
+                                                                "nonleaf", "p", "s1"]
+
+
+def test_module_optimizer_and_rng_state_resume_exactly(tmp_path):
+    def build():
+        chainrule.manual_seed(0)
+        model = chainrule.nn.Sequential(chainrule.nn.Linear(4, 8), chainrule.nn.Tanh(),
+                                        chainrule.nn.Linear(8, 1))
+        return model, chainrule.optim.Adam(model.parameters(), lr=0.01, amsgrad=True)
+
+    def step(model, opt):
+        x = chainrule.randn(5, 4)
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    model, opt = build()
+    for _ in range(3):
+        step(model, opt)
+    ckpt = {"model": model.state_dict(), "optim": opt.state_dict(),
+            "rng": chainrule.get_rng_state(), "epoch": 3}
+    chainrule.save(ckpt, tmp_path / "c.safetensors")
+    expect = [step(model, opt) for _ in range(3)]
+
+    model2, opt2 = build()
+    state = chainrule.load(tmp_path / "c.safetensors")
+    assert sorted(state["optim"]["state"]) == [0, 1, 2, 3]        # int keys stay ints
+    assert state["optim"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    model2.load_state_dict(state["model"])
+    opt2.load_state_dict(state["optim"])
+    chainrule.set_rng_state(state["rng"])
+    assert [step(model2, opt2) for _ in range(3)] == expect
+
+
+def test_file_objects(tmp_path):
+    obj = {"w": chainrule.randn(3, 2), 7: [1.5, "x"]}
+    buf = io.BytesIO()
+    chainrule.save(obj, buf)
+    assert fuzz.same(chainrule.load(io.BytesIO(buf.getvalue())), obj)
+
+    class Stream:                       # read-only, not seekable: a pipe or a socket
+        def __init__(self, data):
+            self._buf = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self._buf.read(n)
+    assert fuzz.same(chainrule.load(Stream(buf.getvalue())), obj)
+
+    with open(tmp_path / "two", "wb") as fh:     # a checkpoint after other data in a file
+        fh.write(b"prefix")
+        chainrule.save(obj, fh)
+    with open(tmp_path / "two", "rb") as fh:
+        fh.read(6)
+        assert fuzz.same(chainrule.load(fh), obj)
+    with pytest.raises(CheckpointError, match="two: the header length"):
+        chainrule.load(str(tmp_path / "two"))
+    with pytest.raises(TypeError, match="path or a writable"):
+        chainrule.save(obj, 3)
+
+
+def test_load_arguments(tmp_path):
+    path = tmp_path / "c"
+    chainrule.save({"t": chainrule.ones(2)}, str(path))
+    for loc in (None, "cpu", chainrule.device("cpu"), {"cpu": "cpu"}, lambda t, where: None):
+        assert chainrule.load(path, map_location=loc)["t"].device.type == "cpu"
+    seen = []
+    chainrule.load(path, map_location=lambda t, where: seen.append(where))
+    assert seen == ["cpu"]
+    assert chainrule.load(path, weights_only=False, mmap=False)["t"].shape == (2,)
+    with pytest.raises(ValueError, match="never use pickle"):
+        chainrule.load(path, pickle_module=pickle)
+    with pytest.raises(ValueError, match="never use pickle"):
+        chainrule.save({}, path, pickle_module=pickle)
+
+
+def test_save_rejects_what_it_cannot_store_safely(tmp_path):
+    path = tmp_path / "c"
+    chainrule.save({"keep": 1}, path)
+    cyclic = []
+    cyclic.append(cyclic)
+    deep = leaf = []
+    for _ in range(ser._MAX_DEPTH + 1):
+        leaf.append([])
+        leaf = leaf[0]
+    cases = [({"f": lambda: 0}, TypeError, "function"), ({1, 2}, TypeError, "set"),
+             (np.array([object()]), TypeError, "dtype object"),
+             (np.zeros(2, np.complex64), TypeError, "complex64"),
+             ({chainrule.ones(1): 1}, TypeError, "dict keys"),
+             (cyclic, ValueError, "cycle"), (deep, ValueError, "deeper")]
+    for obj, exc, msg in cases:
+        with pytest.raises(exc, match=msg):
+            chainrule.save(obj, path)
+    assert chainrule.load(path) == {"keep": 1}         # the old file is untouched
+    assert os.listdir(tmp_path) == ["c"]               # and no temporary file is left
+    assert len(_roundtrip(deep[0], tmp_path)) == 1     # one level less is fine
+
+
+# --------------------------------------------------------------------- format and interop
+def test_file_layout_is_safetensors_with_chainrule_metadata(tmp_path):
+    chainrule.save({"w": chainrule.ones(2, 3), "n": chainrule.tensor(5)}, tmp_path / "c")
+    data = (tmp_path / "c").read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    assert n % 8 == 0
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__")
+    # widest items first, so that every tensor is aligned to its item size
+    assert header["n"] == {"dtype": "I64", "shape": [], "data_offsets": [0, 8]}
+    assert header["w"] == {"dtype": "F32", "shape": [2, 3], "data_offsets": [8, 32]}
+    assert meta["chainrule.format"] == "1"
+    assert json.loads(meta["chainrule.structure"])["dict"][0] == "w"
+    sums = json.loads(meta["chainrule.checksums"])
+    assert sums["w"] == hashlib.sha256(data[8 + n + 8:]).hexdigest()
+    signed = dict(header, __metadata__={k: v for k, v in meta.items()
+                                        if k != "chainrule.header_sha256"})
+    assert hashlib.sha256(ser._canonical(signed)).hexdigest() == meta["chainrule.header_sha256"]
+
+
+def test_safetensors_interop_both_ways(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    arrays = {d: _sample(d, (2, 3)) for d in DTYPES}
+    arrays.update(scalar=np.array(2.0), empty=np.zeros((0, 2), np.float32))
+    chainrule.save({k: chainrule.from_numpy(v) for k, v in arrays.items()}, tmp_path / "ours")
+    theirs = st.load_file(str(tmp_path / "ours"))
+    assert set(theirs) == set(arrays)
+    for k, v in arrays.items():
+        assert theirs[k].dtype == v.dtype and theirs[k].shape == v.shape
+        np.testing.assert_array_equal(theirs[k], v)
+
+    st.save_file(arrays, str(tmp_path / "theirs"), metadata={"format": "np"})
+    back = chainrule.load(tmp_path / "theirs")
+    assert set(back) == set(arrays)
+    for k, v in arrays.items():
+        assert isinstance(back[k], chainrule.Tensor) and back[k].data.dtype == v.dtype
+        np.testing.assert_array_equal(back[k].data, v)
+    st.save_file({}, str(tmp_path / "none"))
+    assert chainrule.load(tmp_path / "none") == {}
+
+
+# ------------------------------------------------------------------------- atomic writes
+def test_atomic_write_keeps_mode_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "c"
+    chainrule.save({"a": 1}, path)
+    os.chmod(path, 0o640)
+    chainrule.save({"a": 2}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640 and os.listdir(tmp_path) == ["c"]
+    link = tmp_path / "link"
+    os.symlink(path, link)
+    chainrule.save({"a": 3}, link)                 # writes through the link, as torch does
+    assert os.path.islink(link) and chainrule.load(path) == {"a": 3}
+    with pytest.raises(FileNotFoundError):
+        chainrule.save({"a": 1}, tmp_path / "missing" / "c")
+
+
+def test_kill_during_save_leaves_old_or_new_checkpoint(tmp_path):
+    if not hasattr(os, "fork"):
+        pytest.skip("needs os.fork")
+    ok, steps, leftovers = fuzz.kill_trials(20, str(tmp_path), seed=1)
+    assert ok == 20
+    # at least some kills landed mid-write (an orphaned temporary file) and some after a save
+    assert leftovers and any(s > 0 for s in steps)
+
+
+# ---------------------------------------------------------------------------- no pickle
+def test_no_pickle_anywhere(tmp_path, monkeypatch):
+    tree = ast.parse(Path(ser.__file__).read_text())
+    imported = {a.name for node in ast.walk(tree) if isinstance(node, (ast.Import,
+                                                                       ast.ImportFrom))
+                for a in node.names} | {node.module for node in ast.walk(tree)
+                                        if isinstance(node, ast.ImportFrom)}
+    assert not any(name and "pickle" in name for name in imported)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("pickle was used")
+    for name in ("loads", "load", "dumps", "dump", "Unpickler", "Pickler"):
+        monkeypatch.setattr(pickle, name, boom)
+    monkeypatch.setattr(np, "load", boom)
+    monkeypatch.setattr(np, "save", boom)
+    obj = fuzz.reference_object()
+    assert fuzz.same(_roundtrip(obj, tmp_path), obj)
+    assert fuzz.same(_roundtrip(obj, tmp_path, map_location="cpu", weights_only=False), obj)
+    buf = io.BytesIO()
+    chainrule.save(obj, buf)
+    assert fuzz.same(chainrule.load(io.BytesIO(buf.getvalue())), obj)
+    with pytest.raises(CheckpointError):
+        chainrule.load(io.BytesIO(buf.getvalue()[:-1]))
+    assert fuzz.fuzz(20, seed=3)[0]["crash"] == 0
+
+
+# ------------------------------------------------------------------------ malicious files
+def _forge(tensors, structure=None, meta=None, sign=True, raw_header=None):
+    """A file with correct checksums (unless told otherwise) around a hostile structure."""
+    header, body = {}, b""
+    for name, arr in tensors.items():
+        raw = np.ascontiguousarray(arr).tobytes()
+        header[name] = {"dtype": ST_NAMES[arr.dtype.name], "shape": list(arr.shape),
+                        "data_offsets": [len(body), len(body) + len(raw)]}
+        body += raw
+    if structure is not None:
+        sums = {n: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+                for n, a in tensors.items()}
+        header["__metadata__"] = {"chainrule.format": "1", "chainrule.checksums": json.dumps(sums),
+                                  "chainrule.structure": structure if isinstance(structure, str)
+                                  else json.dumps(structure), **(meta or {})}
+        if sign:
+            header["__metadata__"]["chainrule.header_sha256"] = hashlib.sha256(
+                ser._canonical(header)).hexdigest()
+    raw = raw_header if raw_header is not None else json.dumps(header).encode()
+    return len(raw).to_bytes(8, "little") + raw + body
+
+
+def _safetensors(header_text, body=b"", length=None):
+    raw = header_text.encode() if isinstance(header_text, str) else header_text
+    return (len(raw) if length is None else length).to_bytes(8, "little") + raw + body
+
+
+class _Evil:
+    def __init__(self, sentinel):
+        self.sentinel = str(sentinel)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.sentinel!r}, 'w').close()",))
+
+
+def _malicious_files(tmp_path, sentinel):
+    evil = _Evil(sentinel)
+    files = {f"pickle_p{p}": pickle.dumps(evil, protocol=p) for p in (0, 2, 4, 5)}
+    for name, entry in (("torch_zip", "archive/data.pkl"), ("npz", "arr_0.npy")):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr(entry, pickle.dumps(evil) if name == "torch_zip" else b"")
+            z.writestr("archive/version", "3")
+        files[name] = buf.getvalue()
+    obj_arr = np.empty(1, dtype=object)
+    obj_arr[0] = evil
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, obj_arr, allow_pickle=True)
+    files["npy_object_array"] = buf.getvalue()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bomb.npy", b"\0" * (50 << 20))
+    files["zip_bomb"] = buf.getvalue()
+    files["pickle_after_header"] = _safetensors('{"x":{"dtype":"U8","shape":[0],'
+                                                '"data_offsets":[0,0]}}',
+                                                pickle.dumps(evil))
+    body = np.arange(4, dtype=np.float32).tobytes()
+    t = '{"t":{"dtype":"%s","shape":%s,"data_offsets":%s}}'
+    files.update({
+        "object_dtype": _safetensors(t % ("O", "[4]", "[0,16]"), body),
+        "bf16_dtype": _safetensors(t % ("BF16", "[8]", "[0,16]"), body),
+        "huge_header_length": _safetensors("{}", length=2 ** 63),
+        "header_longer_than_file": _safetensors("{}" + " " * 6, length=4096),
+        "lying_size": _safetensors(t % ("F32", "[1000000000000]", "[0,4000000000000]"), body),
+        "shape_mismatch": _safetensors(t % ("F32", "[5]", "[0,16]"), body),
+        "huge_dims_zero": _safetensors(t % ("F32", "[4611686018427387904,4611686018427387904,0]",
+                                            "[0,0]"), body),
+        "negative_shape": _safetensors(t % ("F32", "[-4]", "[0,16]"), body),
+        "float_shape": _safetensors(t % ("F32", "[4.0]", "[0,16]"), body),
+        "nan_shape": _safetensors(t % ("F32", "[NaN]", "[0,16]"), body),
+        "infinite_offset": _safetensors(t % ("F32", "[4]", "[0,Infinity]"), body),
+        "negative_offsets": _safetensors(t % ("F32", "[4]", "[-16,0]"), body),
+        "reversed_offsets": _safetensors(t % ("F32", "[4]", "[16,0]"), body),
+        "overlapping": _safetensors('{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},'
+                                    '"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}', body),
+        "gap": _safetensors(t % ("F32", "[2]", "[8,16]"), body),
+        "trailing_data": _safetensors(t % ("F32", "[2]", "[0,8]"), body),
+        "duplicate_tensor": _safetensors('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+                                         '"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}',
+                                         body),
+        "duplicate_field": _safetensors('{"a":{"dtype":"F32","dtype":"I32","shape":[4],'
+                                        '"data_offsets":[0,16]}}', body),
+        "deep_header": _safetensors("[" * 100000 + "]" * 100000),
+        "bad_utf8": _safetensors(b'{"\xff\xfe":1}  '),
+        "not_json": _safetensors("{'a': 1}"),
+        "header_is_list": _safetensors("[]"),
+        "metadata_not_strings": _safetensors('{"__metadata__":{"a":1}}'),
+        "bool_byte_2": _safetensors('{"b":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}}',
+                                    b"\x01\x02"),
+        "huge_int": _safetensors('{"a":{"dtype":"U8","shape":[%s],"data_offsets":[0,0]}}'
+                                 % ("9" * 5000)),
+        "empty_file": b"",
+        "seven_bytes": b"\x02" + b"\0" * 6,
+    })
+    one = {"a": np.ones(2, np.float32)}
+    ref = {"tensor": "a", "grad": False, "param": False}
+    deep = "{\"list\":[" * 5000 + '{"tensor":"a","grad":false,"param":false}' + "]}" * 5000
+    files.update({
+        "missing_tensor": _forge(one, {"list": [ref, dict(ref, tensor="b")]}),
+        "unreferenced_tensor": _forge(dict(one, b=np.zeros(1, np.uint8)), ref),
+        "deep_structure": _forge(one, deep),
+        "unknown_tag": _forge(one, {"pickle": base64.b64encode(pickle.dumps(evil)).decode()}),
+        "extra_node_key": _forge(one, dict(ref, code="print()")),
+        "grad_on_int": _forge({"a": np.ones(2, np.int32)}, dict(ref, grad=True)),
+        "unsigned_header": _forge(one, ref, sign=False),
+        "wrong_header_sha": _forge(one, ref, meta={"chainrule.header_sha256": "0" * 64}, sign=False),
+        "future_version": _forge(one, ref, meta={"chainrule.format": "999"}),
+        "structure_huge_int": _forge(one, '{"list":[%s,%s]}' % (json.dumps(ref), "9" * 5000)),
+        "structure_nan": _forge(one, '{"list":[{"tensor":"a","grad":false,"param":false},NaN]}'),
+        "odd_dict": _forge(one, {"dict": [ref]}),
+        "unhashable_key": _forge(one, {"dict": [{"list": []}, ref]}),
+        "bad_float": _forge(one, {"list": [ref, {"float": "1e5" * 20}]}),
+    })
+    good = io.BytesIO()
+    chainrule.save({"w": chainrule.ones(4), "n": 3}, good)
+    data = good.getvalue()
+    flipped = bytearray(data)
+    flipped[-3] ^= 0x10
+    files.update({"checksum_mismatch": bytes(flipped), "truncated": data[:-1],
+                  "appended": data + b"\0" * 8})
+    return files
+
+
+def test_malicious_corpus_is_rejected_without_running_code(tmp_path):
+    sentinel = tmp_path / "pwned"
+    files = _malicious_files(tmp_path, sentinel)
+    assert len(files) >= 20
+    pickle.loads(files["pickle_p2"])          # the payload is real: unpickling does run it
+    assert sentinel.exists()
+    sentinel.unlink()
+    for name, data in files.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(data)
+        tracemalloc.start()
+        try:
+            start = time.perf_counter()
+            with pytest.raises(CheckpointError) as info:
+                chainrule.load(path)
+            elapsed = time.perf_counter() - start
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert str(path) in str(info.value) and info.value.path == str(path), name
+        assert elapsed < 1.0, (name, elapsed)
+        assert peak < 2 * len(data) + (2 << 20), (name, peak)
+        with pytest.raises(CheckpointError):
+            chainrule.load(io.BytesIO(data))
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("torch_zip", "zip archive"), ("pickle_p4", "pickle"), ("npy_object_array", ".npy"),
+    ("lying_size", "needs 4000000000000 bytes but|cover"), ("overlapping", "overlaps"),
+    ("shape_mismatch", "needs 20 bytes"), ("bf16_dtype", "unsupported dtype 'BF16'"),
+    ("nan_shape", "NaN is not allowed"), ("duplicate_tensor", "duplicate key 'a'"),
+    ("deep_header", "nested 100000 levels"), ("bad_utf8", "UTF-8"),
+    ("missing_tensor", "missing tensor 'b'"), ("checksum_mismatch", "'w': checksum mismatch"),
+    ("truncated", "truncated"), ("wrong_header_sha", "header checksum mismatch"),
+    ("unreferenced_tensor", "not referenced"), ("future_version", "version '999'"),
+])
+def test_error_messages_say_what_is_wrong(name, message, tmp_path):
+    data = _malicious_files(tmp_path, tmp_path / "s")[name]
+    with pytest.raises(CheckpointError, match=message):
+        chainrule.load(io.BytesIO(data))
+
+
+def test_real_torch_checkpoint_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.ones(2)}, tmp_path / "t.pt")
+    with pytest.raises(CheckpointError, match="zip archive"):
+        chainrule.load(tmp_path / "t.pt")
+    assert issubclass(CheckpointError, RuntimeError)
+
+
+def test_memory_bounded_by_file_size(tmp_path):
+    chainrule.save({"w": chainrule.zeros(1 << 20), "b": np.zeros(1 << 18)}, tmp_path / "c")
+    size = os.path.getsize(tmp_path / "c")
+    tracemalloc.start()
+    try:
+        chainrule.load(tmp_path / "c")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.2 * size
+
+
+# ---------------------------------------------------------------------------- fuzzing
+def test_mutation_fuzz_300():
+    counts, max_time, examples = fuzz.fuzz(300, seed=0)
+    assert counts["silent_wrong"] == 0 and counts["crash"] == 0 and counts["hang"] == 0, examples
+    assert counts["rejected"] > 250 and max_time < 1.0
+
+
+def test_atheris_harness_replays_seed_corpus():
+    harness = _script("atheris_load", "fuzz/atheris_load.py")
+    harness._chainrule = chainrule
+    corpus = ROOT / "fuzz" / "corpus"
+    assert sum(p.stat().st_size for p in corpus.iterdir()) < 100_000
+    outcomes = harness.replay([str(corpus)])
+    assert outcomes and all(v == ("rejected" if p.endswith(".bin") else "loaded")
+                            for p, v in outcomes.items())
+    for data in (b"", b"\xff" * 9, (corpus / "state_dict.safetensors").read_bytes()[:40]):
+        harness.test_one_input(data)
