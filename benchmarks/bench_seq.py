@@ -80,7 +80,7 @@ def bench(name, build, repeats):
     y = rng.integers(0, VOCAB, (BATCH, SEQ))
     t_step = make_step(torch, t_model, torch.tensor(x), torch.tensor(y))
     c_step = make_step(cr, c_model, cr.tensor(x), cr.tensor(y))
-    l_t, l_c = float(t_step()), float(c_step())
+    l_t, l_c = float(t_step().detach()), float(c_step().detach())
     assert abs(l_t - l_c) < 1e-3 * max(1.0, abs(l_t)), f"{name}: losses differ {l_t} vs {l_c}"
     times = {"torch": [], "chainrule": []}
     for _ in range(repeats):

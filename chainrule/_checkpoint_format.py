@@ -136,7 +136,7 @@ class _Reader:
             if not (isinstance(shape, list) and len(shape) <= _MAX_NDIM
                     and all(type(d) is int and 0 <= d < 2 ** 62 for d in shape)):
                 self.fail(f"{where}: invalid shape {_short(shape)} (expected at most "
-                          f"{_MAX_NDIM} non-negative integers)")
+                          f"{_MAX_NDIM} integers, each in [0, 2**62))")
             if not (isinstance(offsets, list) and len(offsets) == 2
                     and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
                 self.fail(f"{where}: invalid data_offsets {_short(offsets)}")

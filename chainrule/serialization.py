@@ -21,6 +21,10 @@ other value is a tagged object: ``{"float": "nan"}``, ``{"list": [...]}``, ``{"t
 ``{"dict": [k1, v1, k2, v2, ...]}`` (keys of any saved type, so int keys stay ints),
 ``{"odict": [...]}``, ``{"tensor": name, "grad": bool, "param": bool}``, ``{"ndarray": name}``,
 ``{"npscalar": name}``, ``{"bytes": base64}`` and ``{"dtype": "float32"}``.
+
+Limits enforced on load: a header of at most 100 MB (the safetensors library's limit), at most 100
+nested containers, at most 32 dimensions, and the dtypes F16, F32, F64, I8, I16, I32, I64, U8 and
+BOOL. The reading and validation code lives in chainrule/_checkpoint_format.py.
 """
 import base64
 import hashlib
@@ -57,7 +61,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
 
     Writing to a path is atomic: the data goes to a temporary file in the same directory, which is
     flushed, fsynced and renamed over ``f``, and the directory is fsynced; a crash at any moment
-    leaves either the old file or the new one. A flat dict of str to Tensor / ndarray gives a plain
+    leaves either the old file or the new one (and at worst an orphaned hidden
+    ``.<name>.*.tmp`` file beside it). A flat dict of str to Tensor / ndarray gives a plain
     safetensors file whose tensor names are the dict's keys.
 
     Args:
@@ -268,7 +273,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         raise TypeError(f"chainrule.load: f must be a path or a readable binary file object, "
                         f"got {type(f).__name__}")
     name = getattr(f, "name", None)
-    label = repr(name) if isinstance(name, str) else f"<{type(f).__name__} object>"
+    label = name if isinstance(name, str) else f"<{type(f).__name__} object>"
     seekable = getattr(f, "seekable", None)
     if not (callable(seekable) and seekable()):
         f = io.BytesIO(f.read())       # bounded by what the stream holds, never by its header

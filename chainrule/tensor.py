@@ -8,6 +8,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._backend import xp_of, is_array, device_of, to_device
+import chainrule.autograd as _autograd
 from .autograd import grad_mode, function as _function, engine as _engine
 
 _ops = None   # set by chainrule.ops once it is imported (avoids an import cycle)
@@ -327,8 +328,7 @@ class Tensor:
             create_graph: record the backward pass, for higher-order gradients.
             inputs: accumulate only into these tensors.
         """
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new grad."""

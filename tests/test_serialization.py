@@ -21,7 +21,7 @@ import pytest
 
 import chainrule
 from chainrule import CheckpointError
-from chainrule import serialization as ser
+from chainrule import _checkpoint_format as fmt, serialization as ser
 
 ROOT = Path(__file__).resolve().parents[1]
 DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
@@ -77,8 +77,8 @@ def test_roundtrip_values_and_containers(tmp_path):
         ("none", None), ("bools", [True, False]), ("ints", (0, -7, 2 ** 80, -(2 ** 70))),
         ("floats", [0.1, -0.0, float("nan"), float("inf"), -float("inf"), 5e-324, 1e308]),
         ("str", "päth/ünïcode ∑ \u2028 \"quoted\""), ("bytes", b"\x00\xff" * 3),
-        ("int_keys", {0: "a", -1: "b", 10 ** 20: "c"}), ("mixed_keys", {1: 1, "1": 2, (1, 2): 3,
-                                                                         None: 4, 2.5: 5, False: 6}),
+        ("int_keys", {0: "a", -1: "b", 10 ** 20: "c"}),
+        ("mixed_keys", {1: 1, "1": 2, (1, 2): 3, None: 4, 2.5: 5, False: 6}),
         ("np_scalars", [np.float32(1.5), np.int64(-3), np.bool_(True), np.uint8(255)]),
         ("dtypes", [chainrule.float16, chainrule.int64, chainrule.bool]),
         ("nested", {"a": [{"b": (chainrule.ones(2),)}], "empty": [[], (), {}, OrderedDict()]}),
@@ -222,7 +222,7 @@ def test_file_layout_is_safetensors_with_chainrule_metadata(tmp_path):
     assert sums["w"] == hashlib.sha256(data[8 + n + 8:]).hexdigest()
     signed = dict(header, __metadata__={k: v for k, v in meta.items()
                                         if k != "chainrule.header_sha256"})
-    assert hashlib.sha256(ser._canonical(signed)).hexdigest() == meta["chainrule.header_sha256"]
+    assert hashlib.sha256(fmt._canonical(signed)).hexdigest() == meta["chainrule.header_sha256"]
 
 
 def test_safetensors_interop_both_ways(tmp_path):
@@ -272,12 +272,12 @@ def test_kill_during_save_leaves_old_or_new_checkpoint(tmp_path):
 
 # ---------------------------------------------------------------------------- no pickle
 def test_no_pickle_anywhere(tmp_path, monkeypatch):
-    tree = ast.parse(Path(ser.__file__).read_text())
-    imported = {a.name for node in ast.walk(tree) if isinstance(node, (ast.Import,
-                                                                       ast.ImportFrom))
-                for a in node.names} | {node.module for node in ast.walk(tree)
-                                        if isinstance(node, ast.ImportFrom)}
-    assert not any(name and "pickle" in name for name in imported)
+    for module in (ser, fmt):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {a.name for node in ast.walk(tree)
+                    if isinstance(node, (ast.Import, ast.ImportFrom)) for a in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not any(name and "pickle" in name for name in imported), module
 
     def boom(*args, **kwargs):
         raise AssertionError("pickle was used")
@@ -313,7 +313,7 @@ def _forge(tensors, structure=None, meta=None, sign=True, raw_header=None):
                                   else json.dumps(structure), **(meta or {})}
         if sign:
             header["__metadata__"]["chainrule.header_sha256"] = hashlib.sha256(
-                ser._canonical(header)).hexdigest()
+                fmt._canonical(header)).hexdigest()
     raw = raw_header if raw_header is not None else json.dumps(header).encode()
     return len(raw).to_bytes(8, "little") + raw + body
 
@@ -331,7 +331,7 @@ class _Evil:
         return (exec, (f"open({self.sentinel!r}, 'w').close()",))
 
 
-def _malicious_files(tmp_path, sentinel):
+def _malicious_files(sentinel):
     evil = _Evil(sentinel)
     files = {f"pickle_p{p}": pickle.dumps(evil, protocol=p) for p in (0, 2, 4, 5)}
     for name, entry in (("torch_zip", "archive/data.pkl"), ("npz", "arr_0.npy")):
@@ -401,7 +401,8 @@ def _malicious_files(tmp_path, sentinel):
         "extra_node_key": _forge(one, dict(ref, code="print()")),
         "grad_on_int": _forge({"a": np.ones(2, np.int32)}, dict(ref, grad=True)),
         "unsigned_header": _forge(one, ref, sign=False),
-        "wrong_header_sha": _forge(one, ref, meta={"chainrule.header_sha256": "0" * 64}, sign=False),
+        "wrong_header_sha": _forge(one, ref, meta={"chainrule.header_sha256": "0" * 64},
+                                   sign=False),
         "future_version": _forge(one, ref, meta={"chainrule.format": "999"}),
         "structure_huge_int": _forge(one, '{"list":[%s,%s]}' % (json.dumps(ref), "9" * 5000)),
         "structure_nan": _forge(one, '{"list":[{"tensor":"a","grad":false,"param":false},NaN]}'),
@@ -419,9 +420,15 @@ def _malicious_files(tmp_path, sentinel):
     return files
 
 
-def test_malicious_corpus_is_rejected_without_running_code(tmp_path):
-    sentinel = tmp_path / "pwned"
-    files = _malicious_files(tmp_path, sentinel)
+@pytest.fixture(scope="module")
+def malicious(tmp_path_factory):
+    """(files, sentinel): hostile files built once per module (the zip bomb takes a moment)."""
+    sentinel = tmp_path_factory.mktemp("sentinel") / "pwned"
+    return _malicious_files(sentinel), sentinel
+
+
+def test_malicious_corpus_is_rejected_without_running_code(tmp_path, malicious):
+    files, sentinel = malicious
     assert len(files) >= 20
     pickle.loads(files["pickle_p2"])          # the payload is real: unpickling does run it
     assert sentinel.exists()
@@ -456,10 +463,9 @@ def test_malicious_corpus_is_rejected_without_running_code(tmp_path):
     ("truncated", "truncated"), ("wrong_header_sha", "header checksum mismatch"),
     ("unreferenced_tensor", "not referenced"), ("future_version", "version '999'"),
 ])
-def test_error_messages_say_what_is_wrong(name, message, tmp_path):
-    data = _malicious_files(tmp_path, tmp_path / "s")[name]
+def test_error_messages_say_what_is_wrong(name, message, malicious):
     with pytest.raises(CheckpointError, match=message):
-        chainrule.load(io.BytesIO(data))
+        chainrule.load(io.BytesIO(malicious[0][name]))
 
 
 def test_real_torch_checkpoint_is_refused(tmp_path):

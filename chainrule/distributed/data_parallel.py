@@ -57,8 +57,10 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: the size of a gradient bucket in MiB.
         overlap: reduce buckets during backward (True) or all after it (False).
         device_ids, output_device, dim, find_unused_parameters, gradient_as_bucket_view:
-            accepted for torch compatibility; unused parameters are always handled (their
-            gradient counts as zero) and gradients always live in the buckets.
+            accepted for torch compatibility. Unused parameters are always handled: a gradient
+            missing on some ranks counts as zero there, and a parameter without a gradient on
+            every rank keeps ``grad`` None. Gradients always live in the buckets (after the
+            first synchronised backward ``param.grad`` is a view of a bucket).
 
     Example:
         >>> dist.init()
@@ -91,6 +93,8 @@ class DistributedDataParallel(Module):
         for b in self._buckets:
             for k, p in enumerate(b.params):
                 self._slot[id(p)] = (b.index, k)
+        self._index = {id(p): i for i, p in enumerate(self._params)}
+        self._step_used = np.zeros(len(self._params), dtype=np.uint8)
         self._step = None          # the state of the backward pass being synchronised
         self.comm_time = 0.0       # seconds spent waiting for reductions (for benchmarks)
         if self.world_size > 1:
@@ -223,8 +227,10 @@ class DistributedDataParallel(Module):
             step["launched"] += 1
 
     def _launch(self, bucket):
+        used = self._step_used
         for p, view in zip(bucket.params, bucket.views):
             g = p.grad
+            used[self._index[id(p)]] = g is not None
             if g is None:
                 view[...] = 0
             elif g.data is not view:
@@ -241,6 +247,9 @@ class DistributedDataParallel(Module):
         while step["launched"] < len(self._buckets):
             self._launch(self._buckets[step["launched"]])
             step["launched"] += 1
+        # Which parameters had a gradient on some rank: the others keep grad None (as torch).
+        used = self._step_used.copy()
+        used_work = mpi.all_reduce(used, mpi.ReduceOp.MAX, async_op=True)
         scale = 1.0 / self.world_size
         for b in self._buckets:
             b.work.wait()
@@ -248,6 +257,9 @@ class DistributedDataParallel(Module):
             b.flat *= b.flat.dtype.type(scale)
             for p in b.params:
                 p.grad._version[0] += 1
+        used_work.wait()
+        for i in np.flatnonzero(used == 0).tolist():
+            self._params[i].grad = None
         self.comm_time += time.perf_counter() - start
         if step["late"]:
             names = {id(p): n for n, p in self.module.named_parameters()}

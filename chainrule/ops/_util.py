@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd import engine as _engine
 
 
 def wrap_dim(dim, ndim, op):
@@ -66,7 +67,7 @@ def promote(op, *args):
 def _promote_fast(a, b):
     """The result dtype when no cast is needed: equal dtypes, or a number of a kind the tensor's
     dtype already covers (per-op overhead matters for small tensors)."""
-    from ..tensor import Tensor
+    Tensor = _engine.Tensor
     if isinstance(a, Tensor):
         kind = a.data.dtype.kind
         if isinstance(b, Tensor):
