@@ -11,7 +11,7 @@ $(VENV)/.run-deps: pyproject.toml
 
 $(VENV)/.test-deps: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,mpi]'
 	touch $@
 
 .PHONY: run test bench

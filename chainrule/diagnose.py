@@ -93,6 +93,13 @@ def _norm(a):
     return float(np.sqrt((a * a).sum()))
 
 
+def _names(diag, rows, limit=6):
+    names = [diag._label(r["layer"]) for r in rows]
+    shown = ", ".join(names[:limit]) + (f" and {len(names) - limit} more"
+                                        if len(names) > limit else "")
+    return ("Layer " if len(names) == 1 else "Layers ") + shown
+
+
 def _median(values):
     vals = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.median(vals)) if vals else None
@@ -122,11 +129,14 @@ class Diagnostics:
         self.thresholds = {**THRESHOLDS, **(thresholds or {})}
         self.params = {n: p for n, p in model.named_parameters() if p.requires_grad}
         self.layers = []          # (layer name, {param local name: full name}) in module order
+        self.kinds = {}           # layer name -> class name, for the messages
         for name, mod in model.named_modules():
             own = {ln: f"{name}.{ln}" if name else ln
                    for ln, p in mod.named_parameters(recurse=False) if p.requires_grad}
-            if own:
-                self.layers.append((name or type(mod).__name__, own))
+            key = name or type(mod).__name__
+            self.kinds[key] = type(mod).__name__
+            if own or isinstance(mod, ReLU):
+                self.layers.append((key, own))
         self.losses, self.grad_norms, self.weight_norms, self.update_ratios = [], {}, {}, {}
         self.nonfinite_grads = 0
         self.steps = 0
@@ -192,7 +202,12 @@ class Diagnostics:
     # ---- verdicts ----
     def _layer_rows(self):
         rows = []
+        dead = self.dead_fractions()
         for layer, own in self.layers:
+            if not own:
+                if layer in dead:
+                    rows.append(dict(layer=layer, dead_fraction=dead[layer]))
+                continue
             main = own.get("weight") or next(iter(own.values()))
             numel = self.params[main].numel()
             grad = _median(self.grad_norms.get(main, []))
@@ -201,10 +216,10 @@ class Diagnostics:
                              weight_norm=_median(self.weight_norms.get(main, [])) or
                              _norm(self.params[main].data),
                              update_ratio=_median(self.update_ratios.get(main, []))))
-        dead = self.dead_fractions()
-        for name, frac in dead.items():
-            rows.append(dict(layer=name, dead_fraction=frac))
         return rows
+
+    def _label(self, layer):
+        return f"{layer} ({self.kinds[layer]})" if layer in self.kinds else layer
 
     def report(self):
         """Verdicts in plain words, each with its numbers and a suggested fix."""
@@ -242,19 +257,20 @@ class Diagnostics:
                 if ratio < t["vanishing_ratio"]:
                     verdicts.append(Verdict(
                         "vanishing_gradients",
-                        f"Gradients vanish on the way back: the first layer ({first['layer']}) "
-                        f"gets an RMS weight gradient of {first['grad_rms']:.3g}, the last "
-                        f"({last['layer']}) {last['grad_rms']:.3g}: {ratio:.2g}x smaller, so the "
-                        "early layers barely learn.",
+                        f"Gradients vanish on the way back: the first layer, "
+                        f"{self._label(first['layer'])}, gets an RMS weight gradient of "
+                        f"{first['grad_rms']:.3g}, the last, {self._label(last['layer'])}, "
+                        f"{last['grad_rms']:.3g}: {ratio:.2g}x smaller, so the early layers barely "
+                        "learn.",
                         "use ReLU/GELU instead of sigmoid/tanh, Kaiming (He) initialisation, "
                         "normalisation layers (BatchNorm/LayerNorm) or residual connections.",
                         first["layer"], ratio))
                 elif ratio > t["exploding_ratio"]:
                     verdicts.append(Verdict(
                         "exploding_gradients",
-                        f"Gradients grow on the way back: the first layer ({first['layer']}) "
-                        f"gets an RMS weight gradient {ratio:.2g}x that of the last "
-                        f"({last['layer']}).",
+                        f"Gradients grow on the way back: the first layer, "
+                        f"{self._label(first['layer'])}, gets an RMS weight gradient {ratio:.2g}x "
+                        f"that of the last, {self._label(last['layer'])}.",
                         "use a smaller initialisation (e.g. Kaiming/Xavier), normalisation "
                         "layers, and clip gradients with nn.utils.clip_grad_norm_.",
                         first["layer"], ratio))
@@ -278,30 +294,34 @@ class Diagnostics:
             if frac > t["dead_fraction"]:
                 verdicts.append(Verdict(
                     "dead_relu",
-                    f"{frac:.0%} of the units after ReLU layer {name} were never active over the "
+                    f"{frac:.0%} of the units of ReLU layer {name} were never active over the "
                     "recorded batches: they output 0 and pass no gradient, so they never learn.",
                     "lower the learning rate, use LeakyReLU/GELU, Kaiming initialisation, and "
                     "check for large negative biases.", name, frac))
 
-        for row in rows:
-            if "param" not in row:
-                continue
-            grads = self.grad_norms.get(row["param"], [])
-            if self.steps and all(g is None or g == 0 for g in grads):
-                verdicts.append(Verdict(
-                    "no_gradient",
-                    f"Layer {row['layer']} ({row['param']}) received no gradient in "
-                    f"{self.steps} backward passes: it is disconnected from the loss or "
-                    "blocked (e.g. by dead ReLUs).",
-                    "check that the layer's output is used in the loss and is not detached; "
-                    "see the dead-ReLU verdict if any.", row["layer"]))
-            elif row["update_ratio"] is not None and row["update_ratio"] < t["min_update_ratio"]:
-                verdicts.append(Verdict(
-                    "not_learning",
-                    f"Layer {row['layer']} is hardly learning: each step changes its weights by "
-                    f"{row['update_ratio']:.2g} of their size (healthy is about 1e-3){lr_text}.",
-                    "raise the learning rate (or this layer's group lr), check that the layer "
-                    "is in the optimizer, and look for vanishing gradients.",
-                    row["layer"], row["update_ratio"]))
+        silent = [r for r in rows if "param" in r and self.steps and all(
+            g is None or g == 0 for g in self.grad_norms.get(r["param"], []))]
+        if silent:
+            verdicts.append(Verdict(
+                "no_gradient",
+                f"{_names(self, silent)} got an all-zero or missing gradient in every one of "
+                f"{self.steps} backward passes: cut off from the loss (not used, detached) or "
+                "blocked (e.g. by dead ReLUs).",
+                "check that these layers' outputs reach the loss without .detach(); see the "
+                "dead-ReLU verdict if any.", silent[0]["layer"]))
+        slow = [r for r in rows if "param" in r and r not in silent and
+                r["update_ratio"] is not None and r["update_ratio"] < t["min_update_ratio"]]
+        if slow:
+            ratios = [r["update_ratio"] for r in slow]
+            span = f"{min(ratios):.2g}" if len(slow) == 1 else \
+                f"{min(ratios):.2g} to {max(ratios):.2g}"
+            verdicts.append(Verdict(
+                "not_learning",
+                f"{_names(self, slow)} {'is' if len(slow) == 1 else 'are'} hardly learning: each "
+                f"step changes the weights by {span} of their size (healthy is about "
+                f"1e-3){lr_text}.",
+                "raise the learning rate (or these layers' param-group lr), check that they are "
+                "in the optimizer, and look for vanishing gradients.",
+                slow[0]["layer"], min(ratios)))
         public = [{k: v for k, v in r.items() if k not in ("param", "grad_rms")} for r in rows]
         return DiagnosisReport(verdicts, public, self.steps)

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._backend import xp_of, is_array, device_of, to_device
-import chainrule.autograd as _autograd
+from . import autograd as _autograd
 from .autograd import grad_mode, function as _function, engine as _engine
 
 _ops = None   # set by chainrule.ops once it is imported (avoids an import cycle)
@@ -39,7 +39,8 @@ class device:
         return hash(self.type)
 
     def __repr__(self):
-        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
+        index = f", index={self.index}" if self.index is not None else ""
+        return f"device(type='{self.type}'{index})"
 
     def __str__(self):
         return self.type if self.index is None else f"{self.type}:{self.index}"
@@ -98,8 +99,9 @@ class Tensor:
     name = None
 
     def __init__(self, data=(), dtype=None, requires_grad=False):
-        arr = _as_array(data, dtype if dtype is not None else
-                        (None if isinstance(data, (Tensor, np.ndarray)) else _dt.get_default_dtype()))
+        if dtype is None and not isinstance(data, (Tensor, np.ndarray)):
+            dtype = _dt.get_default_dtype()
+        arr = _as_array(data, dtype)
         self._init(arr, False, None, 0, None)
         if requires_grad:
             self.requires_grad_(True)
@@ -672,6 +674,7 @@ def _sizes(size):
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             raise TypeError(f"size must be a sequence of ints, got {s!r}")
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {tuple(size)}")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{tuple(size)}")
         out.append(int(s))
     return tuple(out)

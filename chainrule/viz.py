@@ -76,7 +76,7 @@ def _grad_text(grads, node):
 
 
 def _shape(shape):
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return str(tuple(int(s) for s in shape))
 
 
 def build_graph(tensor, params=None, grads=None):

@@ -1,5 +1,5 @@
 """The autograd engine: graph traversal, accumulation, retain/create_graph, hooks, custom Functions,
-in-place checks, anomaly detection and memory. Values are compared with torch where torch has them."""
+in-place checks, anomaly detection and memory. Values are compared with torch where it has them."""
 import gc
 import time
 import weakref

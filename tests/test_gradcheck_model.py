@@ -53,6 +53,15 @@ def test_conv_batchnorm_passes():
     assert "PASSED" in str(report)
 
 
+def test_dropout_is_repeatable():
+    model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), nn.ReLU(), nn.Linear(6, 2))
+    x = cr.randn(3, 4)
+    state = cr.random.get_rng_state()
+    report = gradcheck_model(model, x, nn.CrossEntropyLoss(), cr.tensor([0, 1, 1]))
+    assert report.passed, str(report)
+    np.testing.assert_array_equal(np.asarray(cr.random.get_rng_state()), np.asarray(state))
+
+
 def test_regression_loss_without_targets():
     model = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid())
     report = gradcheck_model(model, cr.randn(4, 3), lambda out: (out ** 2).mean())

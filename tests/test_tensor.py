@@ -321,7 +321,8 @@ def test_binary_operators_match_torch(op):
     same(op(2.5, b), op(2.5, tb))                # reflected: scalar op tensor
 
 
-@pytest.mark.parametrize("op", [operator.and_, operator.or_, operator.xor], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("op", [operator.and_, operator.or_, operator.xor],
+                         ids=lambda f: f.__name__)
 def test_bitwise_operators(op):
     a, b = np.array([True, False, True]), np.array([True, True, False])
     same(op(cr.tensor(a), cr.tensor(b)), op(torch.tensor(a), torch.tensor(b)))

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import grad_mode
 from .function import _check_finite
+from .graph import count_deps, topological_order
 from .. import dtypes as _dt
 
 Tensor = None    # chainrule.tensor sets this once the class exists (avoids an import cycle)
@@ -60,12 +61,12 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inp
     for t in roots:
         if t.grad_fn is not None and t.grad_fn not in root_nodes:
             root_nodes.append(t.grad_fn)
-    deps = _count_deps(root_nodes, None)
+    deps = count_deps(root_nodes, None)
     runnable = None
     if capture is not None:     # run only the nodes from which a requested input is reachable
-        needed = capture.needed_nodes(_topological(root_nodes, deps))
+        needed = capture.needed_nodes(topological_order(root_nodes, deps))
         runnable = needed | {node for node, _ in capture.nodes}
-        deps = _count_deps(root_nodes, needed)
+        deps = count_deps(root_nodes, needed)
 
     # ---- phase 2: run the nodes ----
     pending = {}                                 # node -> [gradient per output]
@@ -124,40 +125,6 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inp
     finally:
         _state.enabled = prev_enabled
     return capture.result if capture is not None and not accumulate else None
-
-
-def _count_deps(root_nodes, only):
-    """Number of edges into each node reachable from ``root_nodes`` (from ``only`` nodes, if given)."""
-    deps = {}
-    seen = set(root_nodes)
-    stack = list(root_nodes)
-    while stack:
-        node = stack.pop()
-        counts = only is None or node in only
-        for edge in node.next_edges:
-            if edge is not None and edge[1] is not None:
-                target = edge[0]
-                if counts:
-                    deps[target] = deps.get(target, 0) + 1
-                if target not in seen:
-                    seen.add(target)
-                    stack.append(target)
-    return deps
-
-
-def _topological(root_nodes, deps):
-    remaining = dict(deps)
-    ready = [n for n in root_nodes if remaining.get(n, 0) == 0]
-    order = []
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for edge in node.next_edges:
-            if edge is not None and edge[1] is not None:
-                remaining[edge[0]] -= 1
-                if remaining[edge[0]] == 0:
-                    ready.append(edge[0])
-    return order
 
 
 class _Capture:

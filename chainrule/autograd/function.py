@@ -25,14 +25,14 @@ _state = grad_mode._state
 _ndarray = np.ndarray
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Tags for saved values, resolved to Tensors when backward asks for saved_tensors: a leaf input (kept
-# as the Tensor itself), a graph value (array, grad_fn, output_nr; grad_fn None means this node's
-# own output), or a constant.
+# Tags for saved values, resolved to Tensors when backward asks for saved_tensors: a leaf input
+# (kept as the Tensor itself), a graph value (array, grad_fn, output_nr; grad_fn None means this
+# node's own output), or a constant.
 _LEAF, _GRAPH, _CONST = 0, 1, 2
 
 
 class Node:
-    """A recorded call of a Function: the ``grad_fn`` of its outputs and the ``ctx`` of its rules."""
+    """A recorded call of a Function: the ``grad_fn`` of its outputs, the ``ctx`` of its rules."""
     # Defaults live on the class: a Node is built for every op call, so __init__ stays minimal.
     needs_input_grad = ()
     next_edges = ()          # per forward arg: None, (leaf_tensor, None) or (node, output_nr)

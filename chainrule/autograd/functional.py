@@ -123,7 +123,8 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         ``(func_output, jvp)``; ``jvp`` has the structure and shapes of the outputs.
 
     Example:
-        >>> out, t = jvp(lambda x: x ** 2, chainrule.tensor([1., 2.]), chainrule.ones(2))   # [2., 4.]
+        >>> out, t = jvp(lambda x: x ** 2, chainrule.tensor([1., 2.]), chainrule.ones(2))
+        >>> t    # [2., 4.]
     """
     from ..ops import zeros_like
     with enable_grad():

@@ -70,7 +70,7 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad``: tensors made inside record no graph. ``inference_mode(False)`` is a no-op."""
+    """Like ``no_grad``: no graph is recorded inside; ``inference_mode(False)`` is a no-op."""
 
     def __init__(self, mode=True):
         self.mode_on = bool(mode)

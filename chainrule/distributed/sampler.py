@@ -53,6 +53,7 @@ class DistributedSampler(Sampler):
         self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
         self.shuffle, self.seed, self.drop_last = shuffle, int(seed), drop_last
         self.epoch = 0
+        self._start = self._yielded = 0      # resume position, indices produced this pass
         n = len(dataset)
         if drop_last and n % num_replicas != 0:
             self.num_samples = math.ceil((n - num_replicas) / num_replicas)
@@ -80,17 +81,21 @@ class DistributedSampler(Sampler):
         return indices
 
     def __iter__(self):
-        _, start = self._begin(random=False)
+        start, self._start = self._start, 0
         mine = self._all_indices()[self.rank:self.total_size:self.num_replicas]
-        return self._emit(mine, start)
+        self._yielded = start
+        for i in mine[start:].tolist():
+            self._yielded += 1
+            yield i
 
     def __len__(self):
         return self.num_samples
 
     def state_dict(self):
         """``{'epoch', 'num_yielded'}``: enough to resume this pass exactly."""
-        return {"epoch": self.epoch, "num_yielded": self._num_yielded}
+        return {"epoch": self.epoch, "num_yielded": self._yielded}
 
     def load_state_dict(self, state):
+        """Make the next pass replay epoch ``state['epoch']`` from ``state['num_yielded']``."""
         self.epoch = int(state.get("epoch", self.epoch))
-        self._resume = (None, int(state.get("num_yielded", 0)))
+        self._start = int(state.get("num_yielded", 0))

@@ -1,11 +1,11 @@
-"""One training step, taken apart: forward, loss, backward, update, with the numbers at each stage."""
+"""One training step taken apart: forward, loss, backward and update, with the numbers of each."""
 import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import nn
-from ..autograd import engine, grad_mode
+from ..autograd import grad_mode
 from ..tensor import Tensor
 
 ORDER_EXPLANATION = (
@@ -140,12 +140,33 @@ def leaf_modules(model):
 
 
 def backward_order(loss):
-    """The nodes of ``loss``'s graph in the order ``engine.run_backward`` will run them.
+    """The nodes of ``loss``'s graph in the order ``loss.backward()`` will run them.
 
-    Uses the engine's own dependency counting and Kahn traversal, so the order is exact.
+    The same traversal as the engine (``chainrule/autograd/engine.py``): count the edges into
+    every node, then pop ready nodes from a stack (last in, first out), a node becoming ready when
+    its count drops to zero. ``step`` checks the result against the engine's actual run.
     """
-    roots = [loss.grad_fn] if loss.grad_fn is not None else []
-    return engine._topological(roots, engine._count_deps(roots, None))
+    if loss.grad_fn is None:
+        return []
+    root = loss.grad_fn
+    deps, seen, stack = {}, {root}, [root]
+    while stack:
+        for edge in stack.pop().next_edges:
+            if edge is not None and edge[1] is not None:
+                deps[edge[0]] = deps.get(edge[0], 0) + 1
+                if edge[0] not in seen:
+                    seen.add(edge[0])
+                    stack.append(edge[0])
+    order, ready = [], [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for edge in node.next_edges:
+            if edge is not None and edge[1] is not None:
+                deps[edge[0]] -= 1
+                if deps[edge[0]] == 0:
+                    ready.append(edge[0])
+    return order
 
 
 def step(model, x, y, loss_fn, optimizer, class_names=None, *, batched=False, top_k=8,
@@ -176,7 +197,8 @@ def step(model, x, y, loss_fn, optimizer, class_names=None, *, batched=False, to
         StepExplanation: the data behind the report (see ``report.format_report``).
 
     Example:
-        >>> result = step(model, image, 9, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), 0.1),
+        >>> opt = optim.SGD(model.parameters(), lr=0.1)
+        >>> result = step(model, image, 9, nn.CrossEntropyLoss(), opt,
         ...               class_names=FashionMNIST.classes)
         >>> print(format_report(result))
     """

@@ -63,11 +63,15 @@ def format_report(result, max_nodes=40):
         if v is None:
             out.append(f"  ... {len(visits) - max_nodes} more ...")
             continue
-        where = f"  [output of {v.layer}]" if v.layer else ""
-        grads = f"  -> .grad of {', '.join(v.params)}" if v.params else ""
+        notes = ([f"output of layer {v.layer}"] if v.layer else []) + \
+            [f"-> {p}.grad" for p in v.params]
         shapes = ", ".join(_shape(s) for s in v.output_shapes[:1])
-        out.append(f"  {v.position + 1:>3}. {v.name:<24}{shapes:<16}|grad| {v.grad_norm:<9.3g}"
-                   f"{where}{grads}")
+        line = f"  {v.position + 1:>3}. {v.name:<22}{shapes:<16}|grad| {v.grad_norm:<9.3g}"
+        note = "; ".join(notes)
+        if len(line) + len(note) > 96:
+            out.append(line.rstrip())
+            line = " " * 8
+        out.append((line + note).rstrip())
     if r.order_verified is not None:
         out.append("  (checked: the engine ran the nodes in exactly this order)"
                    if r.order_verified else "  (warning: the recorded run differed)")

@@ -46,6 +46,12 @@ class OpInfo:
         tol: {dtype name: (rtol, atol)} for comparisons with torch.
         gradcheck_tol: (rtol, atol) for the float64 finite-difference check.
         compare_dtype: check the output dtype equals torch's.
+        gradcheck_reason: why ``gradcheck_tol`` is looser than (1e-6, 1e-7) (required then).
+        no_scalar_reason / no_empty_reason / no_noncontig_reason: why the entry has no 0-d /
+            size-0 / non-contiguous sample (torch rejects it, or the op has no such input).
+        auto_noncontig: when no sample is non-contiguous, add a copy of the first sample with a
+            >= 2-D float array whose first such array is a non-contiguous view (same values).
+        error_names: other names the op's error messages may use (tests/test_error_messages.py).
     """
     name: str
     op: Callable
@@ -62,12 +68,56 @@ class OpInfo:
     compare_dtype: bool = True
     skip_reason: str = ""
     extra: Any = None
+    gradcheck_reason: str = ""
+    no_scalar_reason: str = ""
+    no_empty_reason: str = ""
+    no_noncontig_reason: str = ""
+    auto_noncontig: bool = True
+    error_names: tuple = ()
+
+    def __post_init__(self):
+        if self.auto_noncontig:
+            self.samples = _with_noncontig(self.samples)
 
     def tolerance(self, dtype_name):
         default = {"float32": (1e-4, 1e-5), "float64": (1e-7, 1e-9), "float16": (1e-2, 1e-3)}
         if self.tol and dtype_name in self.tol:
             return self.tol[dtype_name]
         return default.get(dtype_name, (0, 0))
+
+
+def _noncontig_index(sample):
+    """Position of the first float array of >= 2 dims and size > 0 in ``sample.args``, or None."""
+    for i, a in enumerate(sample.args):
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.ndim >= 2 and \
+                min(a.shape[-2:]) > 1:
+            return i
+    return None
+
+
+def is_noncontig_sample(sample):
+    return any(isinstance(a, np.ndarray) and a.ndim >= 2 and not a.flags.c_contiguous
+               for a in sample.args)
+
+
+def _with_noncontig(gen):
+    """``gen`` plus, if none of its samples is non-contiguous, a non-contiguous copy of one."""
+    def samples(dtype, rng):
+        out = gen(dtype, rng)
+        if any(is_noncontig_sample(s) for s in out):
+            return out
+        for s in out:
+            i = _noncontig_index(s)
+            if i is not None:
+                a = s.args[i]
+                view = np.ascontiguousarray(np.swapaxes(a, -1, -2)).swapaxes(-1, -2)
+                args = s.args[:i] + (view,) + s.args[i + 1:]
+                out.append(Sample(args, dict(s.kwargs), f"{s.desc} noncontig (auto)", s.no_grad,
+                                  s.finite_diff))
+                break
+        return out
+    samples.__wrapped__ = gen
+    return samples
 
 
 def cast_sample(sample, dtype):
