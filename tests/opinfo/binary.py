@@ -63,6 +63,7 @@ def _clamp_samples(dtype, rng):
     u = lambda s, lo=-2.0, hi=2.0: uniform(rng, s, dtype, lo, hi)
     return [Sample((u((3, 4)), u((3, 4), -2, -0.5), u((3, 4), 0.5, 2)), desc="tensor bounds"),
             Sample((u((3, 4)), u((4,), -1, 0), u((3, 1), 0, 1)), desc="bcast bounds"),
+            Sample((u((2, 3, 4)), u((3, 1), -1, 0), u((), 0, 1)), desc="bcast 3-d"),
             Sample((u((3, 4)), u((3, 4), 0.5, 1), u((3, 4), -1, -0.5)), desc="min > max"),
             Sample((u(()), u(()), u(())), desc="0-d"),
             Sample((u((0, 2)), u((2,)), u((2,))), desc="empty"),
@@ -84,6 +85,10 @@ def _clamp_scalar_samples(dtype, rng):
 
 _DIV_MODE = ErrorInput((np.ones(2), np.ones(2)), {"rounding_mode": "x"}, RuntimeError,
                        "expected rounding_mode to be one of None, 'trunc', or 'floor'", op=cr.div)
+_INT_NEG_POW = ErrorInput((np.array([2]),), {}, RuntimeError,
+                          "pow: Integers to negative integer powers are not allowed",
+                          op=lambda a: cr.pow(a, -1))
+_SHAPES = [(), (3, 4), (0,), (2, 0)]
 _INT_ZERO = ErrorInput((np.array([1, 2]), np.array([1, 0])), {}, RuntimeError, "ZeroDivisionError")
 
 B = binary_samples
@@ -102,18 +107,24 @@ OPS = [
                                      RuntimeError, "alpha must not be a floating point",
                                      op=cr.add))),
     OpInfo("add_alpha", lambda a, b: cr.add(a, b, alpha=-2.5),
-           lambda a, b: torch.add(a, b, alpha=-2.5), B()),
+           lambda a, b: torch.add(a, b, alpha=-2.5), B(), errors=_errors()),
     OpInfo("sub", cr.sub, torch.sub, _np_scalar_sample(_with_ints(B())), primitives=("Sub",),
            errors=_errors(ErrorInput((np.array([True]), np.array([True])), {}, RuntimeError,
                                      "Subtraction, the `-` operator, with two bool", op=cr.sub))),
     OpInfo("rsub_scalar", lambda a: 2.5 - a, lambda a: 2.5 - a,
-           lambda dt, rng: [Sample((uniform(rng, (3, 4), dt),))]),
+           lambda dt, rng: [Sample((uniform(rng, s, dt),), desc=f"{s}") for s in _SHAPES],
+           errors=lambda: [ErrorInput((np.ones((2, 3)), np.ones(4)), {}, RuntimeError, SHAPE_ERR,
+                                      op=lambda a, b: cr.sub(a, b))]),
     OpInfo("mul", cr.mul, torch.mul, _np_scalar_sample(_with_ints(B())), primitives=("Mul",),
            errors=_errors()),
     OpInfo("div", cr.div, torch.div, _np_scalar_sample(_with_ints(B(**POS2), nonzero=True)),
            primitives=("Div",), errors=_errors(_DIV_MODE)),
     OpInfo("rdiv_scalar", lambda a: 2.5 / a, lambda a: 2.5 / a,
-           lambda dt, rng: [Sample((uniform(rng, (3, 4), dt, 0.5, 2.0),))]),
+           lambda dt, rng: [Sample((uniform(rng, s, dt, 0.5, 2.0),), desc=f"{s}")
+                            for s in _SHAPES],
+           errors=lambda: [ErrorInput((np.ones(2),), {}, RuntimeError,
+                                      "div: expected rounding_mode to be one of",
+                                      op=lambda a: cr.div(2.5, a, rounding_mode="x"))]),
     OpInfo("div_floor", lambda a, b: cr.div(a, b, rounding_mode="floor"),
            lambda a, b: torch.div(a, b, rounding_mode="floor"), _with_ints(B(**POS2)),
            grad=False, errors=lambda: [ErrorInput(
@@ -133,13 +144,18 @@ OPS = [
                "Integers to negative integer powers are not allowed"))),
     OpInfo("pow_scalar_exp", lambda a: cr.pow(a, 3), lambda a: torch.pow(a, 3),
            lambda dt, rng: [Sample((uniform(rng, s, dt),)) for s in [(), (3, 4), (0,)]] +
-           [Sample((np.array([0.0, -1.0, 2.0], dt),), desc="zero base", finite_diff=False)]),
+           [Sample((np.array([0.0, -1.0, 2.0], dt),), desc="zero base", finite_diff=False)],
+           errors=lambda: [_INT_NEG_POW]),
     OpInfo("pow_scalar_base", lambda a: cr.pow(2.5, a), lambda a: torch.pow(2.5, a),
-           lambda dt, rng: [Sample((uniform(rng, s, dt),)) for s in [(), (3, 4), (0,)]]),
+           lambda dt, rng: [Sample((uniform(rng, s, dt),)) for s in [(), (3, 4), (0,)]],
+           errors=lambda: [_INT_NEG_POW]),
     OpInfo("pow_zero_base", lambda a: cr.pow(0.0, a), lambda a: torch.pow(0.0, a),
            lambda dt, rng: [Sample((np.array([0.5, 1.0, 2.5], dt),), desc="positive"),
                             Sample((np.array([0.0, 1.0, -2.5], dt),), desc="zero exponent",
-                                   finite_diff=False)]),
+                                   finite_diff=False)] +
+           [Sample((uniform(rng, s, dt, 0.5, 2.5),), desc=f"{s}") for s in [(), (0, 2)]] +
+           [Sample((uniform(rng, (4, 3), dt, 0.5, 2.5).T,), desc="noncontig")],
+           errors=lambda: [_INT_NEG_POW]),
     OpInfo("float_power", cr.float_power, torch.float_power, B(0.5, 2.0, -1.5, 1.5),
            errors=_errors()),
     OpInfo("atan2", cr.atan2, torch.atan2, _with_ints(B(scalars=())), primitives=("Atan2",),
@@ -184,8 +200,11 @@ OPS = [
                                       "At least one of 'min' or 'max' must not be None"),
                            ErrorInput((np.ones((2, 3)), np.ones(4)), {}, RuntimeError,
                                       "clamp: .*cannot be broadcast")]),
-    OpInfo("clamp_scalar", cr.clamp, torch.clamp, _clamp_scalar_samples),
-    OpInfo("clip_scalar", cr.clip, torch.clip, _clamp_scalar_samples),
+    OpInfo("clamp_scalar", cr.clamp, torch.clamp, _clamp_scalar_samples, errors=lambda: [
+        ErrorInput((np.ones(2),), {}, RuntimeError, "clamp: At least one of 'min' or 'max'")]),
+    OpInfo("clip_scalar", cr.clip, torch.clip, _clamp_scalar_samples, error_names=("clamp",),
+           errors=lambda: [ErrorInput((np.ones(2),), {}, RuntimeError,
+                                      "At least one of 'min' or 'max'")]),
     OpInfo("clamp_min", cr.clamp_min, torch.clamp_min,
            _with_ties(B(scalars=(0.5,)), (([0.0, 1.0, -1.0], [0.0, 0.5, 0.5]),)),
            errors=_errors()),
@@ -196,9 +215,9 @@ OPS = [
            errors=lambda: [ErrorInput((np.ones(2, np.float32), np.ones(2)), {"weight": 0.5},
                                       RuntimeError, "lerp: expected dtype", op=cr.lerp)]),
     OpInfo("lerp_scalar", lambda a, b: cr.lerp(a, b, 0.3), lambda a, b: torch.lerp(a, b, 0.3),
-           B(scalars=())),
+           B(scalars=()), errors=_errors()),
     OpInfo("lerp_scalar_big", lambda a, b: cr.lerp(a, b, 0.8), lambda a, b: torch.lerp(a, b, 0.8),
-           B(scalars=())),
+           B(scalars=()), errors=_errors()),
     OpInfo("addcmul", lambda a, b, c: cr.addcmul(a, b, c, value=-0.5),
            lambda a, b, c: torch.addcmul(a, b, c, value=-0.5), _ternary(),
            errors=lambda: [ErrorInput(([1.0], np.ones(2), np.ones(2)), {}, TypeError,
@@ -224,7 +243,8 @@ OPS = [
     _cmp("eq"), _cmp("ne"), _cmp("lt"), _cmp("le"), _cmp("gt"), _cmp("ge"),
     _cmp("logical_and", ()), _cmp("logical_or", ()), _cmp("logical_xor", ()),
     OpInfo("bitwise_and", cr.bitwise_and, torch.bitwise_and,
-           lambda dt, rng: [Sample((rng.integers(-8, 8, (3, 4)), rng.integers(-8, 8, (4,))))],
+           lambda dt, rng: [Sample((rng.integers(-8, 8, sa), rng.integers(-8, 8, sb)))
+                            for sa, sb in [((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 3))]],
            grad=False, errors=lambda: [
                ErrorInput((np.ones(2), np.ones(2)), {}, RuntimeError,
                           "bitwise_and: not implemented for floating"),

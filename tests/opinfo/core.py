@@ -52,6 +52,8 @@ class OpInfo:
         auto_noncontig: when no sample is non-contiguous, add a copy of the first sample with a
             >= 2-D float array whose first such array is a non-contiguous view (same values).
         error_names: other names the op's error messages may use (tests/test_error_messages.py).
+        derived: extra samples made from the first sample (see ``derive_sample``): "scalar",
+            "scalar_all", "empty", "empty_first", "empty_all".
     """
     name: str
     op: Callable
@@ -74,8 +76,11 @@ class OpInfo:
     no_noncontig_reason: str = ""
     auto_noncontig: bool = True
     error_names: tuple = ()
+    derived: tuple = ()
 
     def __post_init__(self):
+        if self.derived:
+            self.samples = _with_derived(self.samples, self.derived)
         if self.auto_noncontig:
             self.samples = _with_noncontig(self.samples)
 
@@ -116,6 +121,46 @@ def _with_noncontig(gen):
                                   s.finite_diff))
                 break
         return out
+    samples.__wrapped__ = gen
+    return samples
+
+
+def _first_float(args):
+    return next((i for i, a in enumerate(args)
+                 if isinstance(a, np.ndarray) and a.dtype.kind == "f"), None)
+
+
+def derive_sample(sample, how):
+    """A 0-d or size-0 variant of ``sample`` (same kwargs and non-array arguments).
+
+    "scalar": the first float array becomes 0-d (its first value); "scalar_all": every float
+    array does. "empty": every array whose dim 0 has the first array's size gets size 0 there (a
+    batch of 0); "empty_first": only the first array; "empty_all": every array of >= 1 dim.
+    """
+    args, first = list(sample.args), _first_float(sample.args)
+    arrays = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+    if how.startswith("scalar"):
+        targets = [i for i in arrays if args[i].dtype.kind == "f"]
+        for i in (targets if how == "scalar_all" else targets[:1]):
+            args[i] = np.array(args[i].flat[0] if args[i].size else 0.5, dtype=args[i].dtype)
+    else:
+        n = args[first].shape[0] if args[first].ndim else None
+        if how == "empty_first":
+            targets = [first]
+        elif how == "empty_all":
+            targets = [i for i in arrays if args[i].ndim]
+        else:
+            targets = [i for i in arrays if args[i].ndim and args[i].shape[0] == n]
+        for i in targets:
+            args[i] = np.zeros((0,) + args[i].shape[1:], args[i].dtype)
+    return Sample(tuple(args), dict(sample.kwargs), f"{sample.desc} {how} (derived)",
+                  sample.no_grad, sample.finite_diff)
+
+
+def _with_derived(gen, kinds):
+    def samples(dtype, rng):
+        out = gen(dtype, rng)
+        return out + [derive_sample(out[0], how) for how in kinds]
     samples.__wrapped__ = gen
     return samples
 

@@ -61,4 +61,8 @@ class LSTMGates(Primitive):
 def lstm_gates(gates, c):
     """(h, c') of an LSTM step from the pre-activation gates (N, 4H) in torch's (i, f, g, o) order
     and the previous cell state c (N, H)."""
+    if gates.ndim == 0 or tuple(gates.shape[:-1]) + (4 * c.shape[-1],) != tuple(gates.shape) or \
+            c.ndim != gates.ndim or tuple(c.shape[:-1]) != tuple(gates.shape[:-1]):
+        raise RuntimeError(f"lstm_gates: expected gates (*, 4H) and c (*, H) with the same leading "
+                           f"dims, got {tuple(gates.shape)} and {tuple(c.shape)}")
     return LSTMGates.apply(gates, c)
