@@ -8,11 +8,17 @@ weak-scaling efficiency; then the measured all-reduce bandwidth for 1-64 MB floa
 overlap on/off with small buckets. Ranks beyond the machine's cores are oversubscribed: their
 numbers measure contention, not scaling, and are marked so.
 
-    python benchmarks/bench_distributed.py [--ranks 1 2 4] [--steps 20] [--batch 32]
+    python benchmarks/bench_distributed.py [--model small|cifar] [--ranks 1 2 4] [--steps 20]
+                                           [--batch 32]
 
 (the script launches itself under ``mpiexec -n N python -m mpi4py``; needs ``pip install mpi4py
-mpich``). Model: 3x32x32 -> conv 16 -> relu -> pool -> conv 32 -> relu -> pool -> fc 128 -> relu
--> fc 10 (3x3 convs, padding 1), 268,650 parameters (1.07 MB of float32 gradients).
+mpich``). Models (3x3 convs, padding 1, ReLU after each conv):
+
+- ``small`` (default): 3x32x32 -> conv 16 -> pool -> conv 32 -> pool -> fc 128 -> relu -> fc 10,
+  268,650 parameters (1.07 MB of float32 gradients).
+- ``cifar``, the CIFAR-like CNN of docs/distributed.md: conv 64 -> conv 64 -> pool -> conv 128 ->
+  pool -> linear 10, 194,506 parameters (0.78 MB) but about 30x the compute of ``small``
+  (``python benchmarks/bench_distributed.py --model cifar --steps 5 --batch 16``).
 """
 import argparse
 import json
@@ -25,7 +31,13 @@ import time
 import numpy as np
 
 
-def make_model(nn):
+def make_model(nn, name="small"):
+    if name == "cifar":
+        return nn.Sequential(
+            nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(128 * 8 * 8, 10))
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
@@ -64,13 +76,13 @@ def worker(args):
         return stats.tolist()
 
     chainrule.manual_seed(0)
-    ddp = dist.DistributedDataParallel(make_model(nn))
+    ddp = dist.DistributedDataParallel(make_model(nn, args.model))
     result["step_s"], result["comm_s"] = run_steps(ddp, args.steps)
     result["params"] = sum(p.numel() for p in ddp.parameters())
     if size > 1:
         for overlap in (True, False):
             chainrule.manual_seed(0)
-            small = dist.DistributedDataParallel(make_model(nn), bucket_cap_mb=0.25,
+            small = dist.DistributedDataParallel(make_model(nn, args.model), bucket_cap_mb=0.25,
                                                  overlap=overlap)
             key = "overlap_on" if overlap else "overlap_off"
             result[key] = run_steps(small, args.steps) + [len(small._buckets)]
@@ -100,7 +112,8 @@ def launch(n, args):
         mpiexec = "mpiexec"
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     cmd = [mpiexec, "-n", str(n), sys.executable, "-m", "mpi4py", os.path.abspath(__file__),
-           "--worker", "--steps", str(args.steps), "--batch", str(args.batch)]
+           "--worker", "--steps", str(args.steps), "--batch", str(args.batch),
+           "--model", args.model]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
     if out.returncode != 0:
         raise SystemExit(f"mpiexec -n {n} failed:\n{out.stderr[-3000:]}")
@@ -110,6 +123,7 @@ def launch(n, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["small", "cifar"], default="small")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=32, help="images per rank per step")
@@ -120,8 +134,10 @@ def main():
     cores = os.cpu_count() or 1
     results = [launch(n, args) for n in args.ranks]
     base = results[0]["step_s"] if results[0]["ranks"] == 1 else None
-    print(f"weak scaling, {args.batch} images/rank/step, {results[0]['params']:,} parameters, "
-          f"{cores} cores, OMP_NUM_THREADS=1")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"weak scaling, model {args.model}, {args.batch} images/rank/step, "
+          f"{results[0]['params']:,} parameters, {cores} cores, OMP_NUM_THREADS=1, load "
+          f"average {load:.1f} at the end")
     print(f"{'ranks':>5} {'step ms':>8} {'comm ms':>8} {'img/s':>8} {'efficiency':>10}")
     for r in results:
         n = r["ranks"]

@@ -3,6 +3,7 @@
     python benchmarks/run_all.py                       # everything
     python benchmarks/run_all.py --only cifar,lenet --repeats 9 --json results.json
     python benchmarks/run_all.py --no-memory --skip-train
+    python benchmarks/run_all.py --readme              # also rewrite the table in README.md
 
 Workloads (float32; one *step* = forward, loss, backward, optimizer update):
 
@@ -134,7 +135,8 @@ def _make_steps(name, libs):
     return steps
 
 
-def _worker_time(name, repeats, warmup):
+def _worker_time(name, repeats, warmup, timer="wall"):
+    clock = time.process_time if timer == "cpu" else time.perf_counter
     number = WORKLOADS[name][0]
     steps = _make_steps(name, LIBS)
     for _ in range(warmup):
@@ -143,10 +145,10 @@ def _worker_time(name, repeats, warmup):
     times = {lib: [] for lib in LIBS}
     for _ in range(repeats):
         for lib in LIBS:        # interleaved: both see the same load
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 steps[lib]()
-            times[lib].append((time.perf_counter() - t0) / number * 1e3)
+            times[lib].append((clock() - t0) / number * 1e3)
     return {lib: times[lib] for lib in LIBS}
 
 
@@ -157,9 +159,19 @@ def _worker_memory(name, lib):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024      # KiB -> MiB (Linux)
 
 
-def _run_worker(args, timeout):
+def _thread_env(threads):
+    """The environment for worker processes: BLAS / OpenMP pools of ``threads`` (None: as is)."""
+    env = dict(os.environ)
+    if threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+    return env
+
+
+def _run_worker(args, timeout, threads=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + args
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env=_thread_env(threads))
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -196,6 +208,36 @@ def _train_time(timeout):
     return ms, "python -m chainrule train (defaults), one run"
 
 
+def _openblas_runtime():
+    """OpenBLAS core type, thread count and build config as the loaded library reports them
+    (through ctypes, so threadpoolctl is not needed); {} when NumPy's BLAS is not OpenBLAS."""
+    import ctypes
+    import glob
+    import numpy as np
+    base = os.path.dirname(np.__file__)
+    paths = sorted(glob.glob(os.path.join(base, os.pardir, "numpy.libs", "*openblas*"))
+                   + glob.glob(os.path.join(base, ".dylibs", "*openblas*")))
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        info = {}
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                for key, name, restype in (("core", "get_corename", ctypes.c_char_p),
+                                           ("threads", "get_num_threads", ctypes.c_int),
+                                           ("config", "get_config", ctypes.c_char_p)):
+                    fn = getattr(lib, prefix + name + suffix, None)
+                    if fn is not None and key not in info:
+                        fn.restype = restype
+                        value = fn()
+                        info[key] = value.decode() if isinstance(value, bytes) else value
+        if info:
+            return info
+    return {}
+
+
 def environment():
     import numpy as np
     info = {"python": platform.python_version(), "numpy": np.__version__,
@@ -217,7 +259,20 @@ def environment():
                         for d in threadpool_info()]
     except ImportError:
         cfg = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-        info["blas"] = {k: cfg.get(k) for k in ("name", "version", "openblas configuration")}
+        info["blas"] = {k: cfg.get(k) for k in ("name", "version")}
+        info["blas"].update(_openblas_runtime())
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((line.split(":", 1)[1].strip() for line in f
+                                if line.startswith("model name")), None)
+    except OSError:
+        info["cpu"] = platform.processor() or None
+    try:
+        sys.path.insert(0, ROOT)
+        import chainrule
+        info["chainrule"] = getattr(chainrule, "__version__", "?")
+    except ImportError:
+        info["chainrule"] = None
     info["peers"] = {}
     for peer in ("tinygrad", "autograd", "mygrad"):
         try:
@@ -226,6 +281,29 @@ def environment():
         except ImportError:
             info["peers"][peer] = "not installed"
     return info
+
+
+def cifar_gflop(batch=64):
+    """Multiply-adds (x2) of one CIFAR-like training step: each 3x3 conv's forward, input gradient
+    (not for the first layer) and weight gradient, and the final linear layer's three GEMMs."""
+    convs = ((3, 64, 32, False), (64, 64, 32, True), (64, 128, 16, True))   # cin, cout, hw, dx
+    flop = sum(2 * batch * hw * hw * 9 * cin * cout * (3 if dx else 2)
+               for cin, cout, hw, dx in convs)
+    return (flop + 3 * 2 * batch * 128 * 8 * 8 * 10) / 1e9
+
+
+def _worker_gemm_peak(timer="wall"):
+    """Float32 GEMM rate of this process's BLAS on a 2048^3 product, GFLOP/s (best of 5)."""
+    import numpy as np
+    clock = time.process_time if timer == "cpu" else time.perf_counter
+    a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
+    a @ a
+    best = float("inf")
+    for _ in range(5):
+        t0 = clock()
+        a @ a
+        best = min(best, clock() - t0)
+    return 2 * 2048 ** 3 / best / 1e9
 
 
 def _summary(ts):
@@ -247,20 +325,34 @@ def main(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip peak-memory runs")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--timeout", type=float, default=1200, help="seconds per subprocess")
+    parser.add_argument("--threads", type=int, help="BLAS/OpenMP threads of both libraries in "
+                                                    "the workers (default: as the environment)")
+    parser.add_argument("--timer", choices=("wall", "cpu"), default="wall",
+                        help="cpu (process time) is steadier on a busy machine; use it with "
+                             "--threads 1, since it adds up the time of every thread")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--readme", action="store_true",
+                        help="rewrite the results table in benchmarks/README.md")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:                      # internal: one measurement, JSON on the last line
+        sys.path.insert(0, ROOT)         # this checkout's chainrule, not an installed one
         kind, name = args.worker[:2]
         if kind == "time":
-            print(json.dumps(_worker_time(name, int(args.worker[2]), args.warmup)))
+            timer = args.worker[3] if len(args.worker) > 3 else "wall"
+            print(json.dumps(_worker_time(name, int(args.worker[2]), args.warmup, timer)))
+        elif kind == "gemm":
+            print(json.dumps(_worker_gemm_peak(args.worker[2] if len(args.worker) > 2
+                                               else "wall")))
         else:
             print(json.dumps(_worker_memory(name, args.worker[2])))
         return
 
     sys.path.insert(0, ROOT)
     only = [s for s in args.only.split(",") if s]
+    os.environ.update(_thread_env(args.threads))      # before this process loads numpy/torch
     env = environment()
+    env["timer"] = args.timer
     print("  ".join(f"{k}={v}" for k, v in env.items()))
     print(f"{'workload':<13}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
           f"{'ratio':>7}{'peak MiB cr/torch':>20}")
@@ -270,13 +362,14 @@ def main(argv=None):
             continue
         row = {"name": name}
         try:
-            ts = _run_worker(["time", name, str(args.repeats or default_repeats)], args.timeout)
+            ts = _run_worker(["time", name, str(args.repeats or default_repeats), args.timer],
+                             args.timeout, args.threads)
             row.update({lib: _summary(ts[lib]) for lib in LIBS})
             row["ratio"] = row["chainrule"]["median_ms"] / row["torch"]["median_ms"]
         except Exception as exc:      # noqa: BLE001 -- one broken workload must not stop the rest
             row["error"] = str(exc)
         if not args.no_memory and "error" not in row:
-            row["peak_mib"] = {lib: _run_worker(["memory", name, lib], args.timeout)
+            row["peak_mib"] = {lib: _run_worker(["memory", name, lib], args.timeout, args.threads)
                                for lib in LIBS}
         results.append(row)
         if "error" in row:
@@ -286,6 +379,18 @@ def main(argv=None):
         mem_s = f"{mem['chainrule']:.0f}/{mem['torch']:.0f}" if mem else "-"
         print(f"{name:<13}{_cell(row['chainrule']):>34}{_cell(row['torch']):>34}"
               f"{row['ratio']:>7.2f}{mem_s:>20}", flush=True)
+    cifar = next((r for r in results if r["name"] == "cifar" and "error" not in r), None)
+    if cifar is not None:
+        peak = _run_worker(["gemm", "peak", args.timer], args.timeout, args.threads)
+        gflop = cifar_gflop()
+        env["gemm_peak_gflops"] = peak
+        for lib in LIBS:
+            rate = gflop / (cifar[lib]["median_ms"] / 1e3)
+            cifar[lib]["gflops"] = rate
+            cifar[lib]["fraction_of_gemm_peak"] = rate / peak
+        print(f"cifar step {gflop:.1f} GFLOP; float32 GEMM peak {peak:.0f} GFLOP/s (2048^3, "
+              f"same timer); chainrule {cifar['chainrule']['fraction_of_gemm_peak']:.0%}, torch "
+              f"{cifar['torch']['fraction_of_gemm_peak']:.0%} of it")
     if not only or "import" in only:
         ts = _import_times()
         row = {"name": "import", **{lib: _summary(ts[lib]) for lib in LIBS}}
@@ -300,6 +405,73 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"environment": env, "results": results}, f, indent=2)
+    if args.readme:
+        write_readme(env, results, " ".join(["python", "benchmarks/run_all.py"] +
+                                           [a for a in (argv or sys.argv[1:])
+                                            if a != "--readme"]))
+
+
+_BEGIN, _END = "<!-- results: begin (written by run_all.py --readme) -->", \
+    "<!-- results: end -->"
+
+
+def results_markdown(env, results, command):
+    """The results table (and the conditions it was measured under) as Markdown."""
+    blas = env.get("blas") or {}
+    if isinstance(blas, list):
+        blas = blas[0] if blas else {}
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `{command}`.",
+        "",
+        f"- machine: {env.get('cpu')} ({env.get('machine')}), {env.get('cpus')} CPUs, load "
+        f"average at start {', '.join(f'{v:.1f}' for v in env.get('load_avg', ()))}",
+        f"- chainrule {env.get('chainrule')}, Python {env.get('python')}, NumPy "
+        f"{env.get('numpy')}, torch {env.get('torch')} "
+        f"({env.get('torch_threads')} threads)",
+        f"- BLAS: {blas.get('name') or blas.get('internal_api')} {blas.get('version')}, core "
+        f"{blas.get('core') or blas.get('architecture')}, "
+        f"{blas.get('threads') or blas.get('num_threads')} threads",
+        f"- timer: {'process (CPU) time' if env.get('timer') == 'cpu' else 'wall clock'}",
+        "",
+        "| workload | chainrule ms, median (min-max) | torch ms, median (min-max) | ratio | "
+        "peak MiB chainrule / torch |",
+        "|---|---|---|---|---|"]
+    for row in results:
+        if row["name"] == "train":
+            ms = row.get("chainrule_ms")
+            lines.append(f"| train | {ms:.0f} |  |  |  |" if ms else f"| train | - ({row['note']})"
+                         " |  |  |  |")
+            continue
+        if "error" in row:
+            lines.append(f"| {row['name']} | error: {row['error']} |  |  |  |")
+            continue
+        mem = row.get("peak_mib")
+        mem_s = f"{mem['chainrule']:.0f} / {mem['torch']:.0f}" if mem else "-"
+        lines.append(f"| {row['name']} | {_cell(row['chainrule'])} | {_cell(row['torch'])} | "
+                     f"{row['ratio']:.2f} | {mem_s} |")
+    cifar = next((r for r in results if r["name"] == "cifar" and "gflops" in r.get("chainrule",
+                                                                               {})), None)
+    if cifar is not None:
+        lines += ["", f"CIFAR-like step: {cifar_gflop():.1f} GFLOP; chainrule "
+                      f"{cifar['chainrule']['gflops']:.0f} GFLOP/s "
+                      f"({cifar['chainrule']['fraction_of_gemm_peak']:.0%} of the measured float32 "
+                      f"GEMM peak, {env.get('gemm_peak_gflops', 0):.0f} GFLOP/s for a 2048^3 "
+                      f"sgemm), torch {cifar['torch']['gflops']:.0f} GFLOP/s "
+                      f"({cifar['torch']['fraction_of_gemm_peak']:.0%})."]
+    return "\n".join(lines) + "\n"
+
+
+def write_readme(env, results, command, path=os.path.join(HERE, "README.md")):
+    """Replace the block between the result markers of README.md (append one if missing)."""
+    block = f"{_BEGIN}\n{results_markdown(env, results, command)}{_END}"
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    if _BEGIN in text and _END in text:
+        head, rest = text.split(_BEGIN, 1)
+        text = head + block + rest.split(_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":

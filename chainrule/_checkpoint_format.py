@@ -291,16 +291,20 @@ def _no_float(text):
     raise ValueError(f"a JSON number with a fraction or exponent ({_short(text)}) is not allowed")
 
 
+_BRACKET_STEP = np.zeros(256, np.int32)      # byte -> nesting change: [ { open, ] } close
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
+
+
 def _json_depth(text):
     """The deepest bracket nesting outside string literals (before json.loads recurses)."""
     stripped = _JSON_STRING.sub("", text).encode("utf-8", "replace")
     codes = np.frombuffer(stripped, np.uint8)
-    best, level, chunk = 0, 0, 1 << 16
+    best, level, chunk = 0, 0, 1 << 14          # small chunks: little memory beyond the text
     for i in range(0, codes.size, chunk):
-        part = codes[i:i + chunk]
-        step = ((part == 91) | (part == 123)).astype(np.int32) - ((part == 93) | (part == 125))
+        step = _BRACKET_STEP[codes[i:i + chunk]]     # a table look-up: no per-chunk compares
         if step.size:
-            running = np.cumsum(step) + level
+            running = np.cumsum(step, dtype=np.int32) + level
             best, level = max(best, int(running.max())), int(running[-1])
     return best
 

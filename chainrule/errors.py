@@ -15,15 +15,22 @@ class CheckpointError(RuntimeError):
     ``RuntimeError``, so code written against torch that catches ``RuntimeError`` keeps working.
     Missing or unreadable paths still raise the usual ``OSError`` subclasses.
 
+    ``CheckpointError(path, reason)`` is how ``chainrule.load`` raises it; code that checks a
+    loaded object (a trainer restoring its state, say) may raise ``CheckpointError(reason)``
+    without a path, or with ``path=None``.
+
     Attributes:
-        path: the file (its path, or a description of the file object).
+        path: the file (its path, or a description of the file object), or None.
         reason: what is wrong with it.
     """
 
-    def __init__(self, path, reason):
+    def __init__(self, path, reason=None):
+        if reason is None:
+            path, reason = None, path
         self.path = path
         self.reason = reason
-        super().__init__(f"chainrule.load: {path}: {reason}")
+        super().__init__(f"chainrule.load: {path}: {reason}" if path is not None else
+                         f"invalid checkpoint: {reason}")
 
     def __reduce__(self):
         return (type(self), (self.path, self.reason))

@@ -1,4 +1,5 @@
-"""Function transforms in the style of JAX and torch.func: ``grad`` and ``value_and_grad``.
+"""Function transforms in the style of JAX and torch.func: ``grad``, ``value_and_grad``,
+``vjp`` and ``jvp``.
 
 ``grad(f)`` is a new function that returns the gradient of ``f`` (which must return a scalar
 Tensor) with respect to some of its arguments. Transforms nest: ``grad(grad(f))`` is the second
@@ -19,7 +20,7 @@ from .autograd import grad as _autograd_grad
 from .autograd.grad_mode import enable_grad
 from .tensor import Tensor
 
-__all__ = ["grad", "value_and_grad", "grad_and_value"]
+__all__ = ["grad", "value_and_grad", "grad_and_value", "vjp", "jvp"]
 
 
 class _Active(threading.local):
@@ -184,3 +185,96 @@ def _detach_tree(tree):
     if isinstance(tree, dict):
         return {k: _detach_tree(v) for k, v in tree.items()}
     return tree
+
+
+def _primal_leaves(primals, fn_name):
+    for i, p in enumerate(primals):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{fn_name}: expected every primal to be a Tensor, got "
+                            f"{type(p).__name__} at position {i}")
+    return [p.clone() if p.requires_grad else p.detach().requires_grad_(True) for p in primals]
+
+
+def vjp(func, *primals, has_aux=False):
+    """Run ``func(*primals)`` and return ``(output, vjp_fn)`` as ``torch.func.vjp``.
+
+    ``vjp_fn(cotangents)`` (one cotangent per output, each of its output's shape) returns a
+    tuple with one gradient per primal: the vector-Jacobian product. It can be called more than
+    once. With ``has_aux``, ``func`` returns ``(output, aux)`` and the result is
+    ``(output, vjp_fn, aux)``.
+
+    Example:
+        >>> out, vjp_fn = vjp(chainrule.sin, x)
+        >>> vjp_fn(chainrule.ones_like(out))      # (cos(x),)
+    """
+    leaves = _primal_leaves(primals, "vjp")
+    nested = _active.depth > 0 or any(p.requires_grad for p in primals)
+    with enable_grad():
+        result = func(*leaves)
+    if has_aux:
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise RuntimeError("vjp: with has_aux=True the function must return a tuple "
+                               "(output, aux)")
+        result, aux = result
+    outputs, rebuild = _flatten(result)
+
+    def vjp_fn(cotangents):
+        cots, _ = _flatten(cotangents)
+        if len(cots) != len(outputs):
+            raise RuntimeError(f"vjp: expected {len(outputs)} cotangent(s), one per output, got "
+                               f"{len(cots)}")
+        for i, (o, c) in enumerate(zip(outputs, cots)):
+            if tuple(c.shape) != tuple(o.shape):
+                raise RuntimeError(f"vjp: cotangent {i} has shape {tuple(c.shape)} but output "
+                                   f"{i} has shape {tuple(o.shape)}")
+        pairs = [(o, c) for o, c in zip(outputs, cots) if o.requires_grad]
+        if not pairs:
+            from .ops import zeros_like
+            return tuple(zeros_like(p) for p in leaves)
+        with enable_grad():
+            return tuple(_autograd_grad([o for o, _ in pairs], leaves, [c for _, c in pairs],
+                                        retain_graph=True, create_graph=nested,
+                                        allow_unused=True, materialize_grads=True))
+
+    value = rebuild(outputs if nested else [o.detach() for o in outputs])
+    if has_aux:
+        return value, vjp_fn, _detach_tree(aux)
+    return value, vjp_fn
+
+
+def jvp(func, primals, tangents, *, has_aux=False):
+    """Return ``(func(*primals), J @ tangents)`` as ``torch.func.jvp`` (a forward-mode product,
+    computed here by the double-vjp trick).
+
+    Args:
+        primals: a tuple of Tensors, the point at which to linearise ``func``.
+        tangents: a tuple of Tensors of the primals' shapes.
+        has_aux: ``func`` returns ``(output, aux)``; the result is ``(output, jvp_out, aux)``.
+    """
+    from .autograd import functional as _functional
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise RuntimeError("jvp: expected primals and tangents to be tuples of Tensors, got "
+                           f"{type(primals).__name__} and {type(tangents).__name__}")
+    if len(primals) != len(tangents):
+        raise RuntimeError(f"jvp: expected one tangent per primal, got {len(primals)} primals "
+                           f"and {len(tangents)} tangents")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        if tuple(p.shape) != tuple(t.shape):
+            raise RuntimeError(f"jvp: tangent {i} has shape {tuple(t.shape)} but primal {i} has "
+                               f"shape {tuple(p.shape)}")
+    box = {}
+
+    def core(*xs):
+        result = func(*xs)
+        if has_aux:
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise RuntimeError("jvp: with has_aux=True the function must return a tuple "
+                                   "(output, aux)")
+            result, box["aux"] = result
+        return result
+
+    nested = _active.depth > 0 or any(p.requires_grad for p in primals)
+    out, jvp_out = _functional.jvp(core, primals, tangents, create_graph=nested)
+    if has_aux:
+        return out, jvp_out, _detach_tree(box["aux"])
+    return out, jvp_out

@@ -3,12 +3,22 @@
 Every input must either load or raise ``chainrule.CheckpointError``; any other exception, a hang
 or an out-of-memory is a finding.
 
+Each input is loaded twice: as it is, and re-signed -- when its header parses as JSON, the
+per-tensor checksums and the header checksum are recomputed for it, as a forger would. The
+fuzzer can't find SHA-256 collisions, so without re-signing it would never get past the checksums
+to the structure decoder; with it, every mutation of the structure, the offsets and the tensor
+data is decoded too.
+
     pip install atheris
-    python fuzz/atheris_load.py fuzz/corpus -max_total_time=600 -rss_limit_mb=2048 -timeout=2
+    mkdir -p /tmp/fuzz-work
+    python fuzz/atheris_load.py /tmp/fuzz-work fuzz/corpus -max_total_time=600 \
+        -rss_limit_mb=2048 -timeout=2                         # new inputs go to /tmp/fuzz-work
     python fuzz/atheris_load.py --replay fuzz/corpus          # no atheris: load each file once
     python fuzz/atheris_load.py --make-corpus fuzz/corpus     # rewrite the small seed corpus
 """
+import hashlib
 import io
+import json
 import os
 import sys
 
@@ -17,11 +27,48 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 _chainrule = None
 
 
-def test_one_input(data):
+def resign(data):
+    """``data`` with its checksums recomputed, or None when its header does not parse."""
+    if len(data) < 8:
+        return None
+    n = int.from_bytes(data[:8], "little")
     try:
-        _chainrule.load(io.BytesIO(bytes(data)))
-    except _chainrule.CheckpointError:
-        pass
+        header = json.loads(data[8:8 + n])
+    except (ValueError, RecursionError):
+        return None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    body = data[8 + n:]
+    sums = {}
+    for name, info in header.items():
+        try:
+            begin, end = info["data_offsets"]
+            sums[name] = hashlib.sha256(body[begin:end]).hexdigest()
+        except (TypeError, KeyError, ValueError):
+            pass
+    meta["chainrule.checksums"] = json.dumps(sums)
+    meta.pop("chainrule.header_sha256", None)
+    try:
+        signed = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                            allow_nan=False).encode("ascii")
+        raw = json.dumps(header).encode()
+    except (ValueError, TypeError, RecursionError):
+        return None
+    meta["chainrule.header_sha256"] = hashlib.sha256(signed).hexdigest()
+    raw = json.dumps(header).encode()       # now with the header checksum
+    return len(raw).to_bytes(8, "little") + raw + body
+
+
+def test_one_input(data):
+    data = bytes(data)
+    for candidate in (data, resign(data)):
+        if candidate is None:
+            continue
+        try:
+            _chainrule.load(io.BytesIO(candidate))
+        except _chainrule.CheckpointError:
+            pass
 
 
 def make_corpus(directory):

@@ -283,3 +283,108 @@ def test_datasets_and_random_split():
     assert list(first[0]) == list(second[0])
     with pytest.raises(ValueError, match="does not equal the length"):
         random_split(range(10), [3, 3])
+
+
+def test_random_sampler_generator_replacement_and_num_samples():
+    def draw(seed, **kw):
+        return list(RandomSampler(range(10), generator=chainrule.Generator().manual_seed(seed),
+                                  **kw))
+
+    chainrule.manual_seed(1)
+    a = draw(5)
+    chainrule.manual_seed(2)                       # the global seed plays no part
+    assert draw(5) == a and draw(6) != a and sorted(a) == list(range(10))
+    g = chainrule.Generator().manual_seed(5)
+    s = RandomSampler(range(10), generator=g)
+    assert list(s) == a and list(s) != a           # the generator advances: a new order per pass
+    with_rep = draw(0, replacement=True, num_samples=200)
+    counts = np.bincount(with_rep, minlength=10)
+    assert len(with_rep) == 200 and counts.max() > 1 and (counts > 0).sum() == 10
+    short = draw(0, replacement=True, num_samples=3)
+    assert len(short) == 3 and set(short) <= set(range(10))
+    chained = draw(3, num_samples=25)              # without replacement: whole permutations
+    assert [sorted(chained[i:i + 10]) for i in (0, 10)] == [list(range(10))] * 2
+    assert len(set(chained[20:])) == 5
+    ref = torch.utils.data.RandomSampler(range(10), replacement=True, num_samples=7)
+    assert len(RandomSampler(range(10), replacement=True, num_samples=7)) == len(ref) == 7
+    with pytest.raises(ValueError, match="num_samples should be a positive integer"):
+        RandomSampler(range(3), num_samples=-2)
+
+
+def test_weighted_sampler_matches_weights_and_is_seeded():
+    w = [0.1, 0.0, 0.5, 0.4]
+
+    def draw(seed, n=20000, **kw):
+        return list(WeightedRandomSampler(w, n, generator=chainrule.Generator().manual_seed(seed),
+                                          **kw))
+
+    a = draw(3)
+    assert a == draw(3) and a != draw(4)
+    freq = np.bincount(a, minlength=4) / len(a)
+    np.testing.assert_allclose(freq, w, atol=0.015)
+    assert freq[1] == 0
+    once = draw(0, n=3, replacement=False)
+    assert sorted(once) == [0, 2, 3]               # each non-zero weight at most once
+    t = WeightedRandomSampler(chainrule.tensor([1.0, 2.0]), 5)
+    assert len(t) == 5 and set(t) <= {0, 1}
+    with pytest.raises(RuntimeError, match="without replacement"):
+        WeightedRandomSampler(w, 4, replacement=False)
+    with pytest.raises(ValueError, match="non-negative"):
+        WeightedRandomSampler([1.0, -1.0], 2)
+
+
+def test_batch_sampler_and_sampler_arguments_match_torch():
+    for n, bs, drop in ((11, 4, False), (11, 4, True), (8, 4, True), (3, 8, True)):
+        ours = list(DataLoader(range(n), batch_size=bs, drop_last=drop))
+        ref = list(tud.DataLoader(range(n), batch_size=bs, drop_last=drop))
+        assert [b.tolist() for b in ours] == [b.tolist() for b in ref]
+        assert len(DataLoader(range(n), batch_size=bs, drop_last=drop)) == len(ref)
+    order = [4, 0, 3, 1, 2]
+    by_sampler = DataLoader(Squares(5), batch_size=2, sampler=order)
+    assert firsts(by_sampler) == [[4, 0], [3, 1], [2]]
+    by_batches = DataLoader(Squares(5), batch_sampler=BatchSampler(order, 3, False))
+    assert firsts(by_batches) == [[4, 0, 3], [1, 2]] and len(by_batches) == 2
+    raw = DataLoader(Squares(4), batch_size=2, collate_fn=lambda b: [s[1] for s in b])
+    assert list(raw) == [[0, 1], [4, 9]]
+
+
+def test_default_collate_tensors_tuples_lists_and_dicts_match_torch():
+    rng = np.random.default_rng(0)
+    samples = [(chainrule.tensor(rng.normal(size=(2, 3)).astype(np.float32)), i,
+                {"mask": chainrule.tensor([True, i % 2 == 0]), "pos": [i, 2.5 * i],
+                 "arr": rng.integers(0, 9, (2,)).astype(np.int16)})
+               for i in range(4)]
+    ours = default_collate(samples)
+    ref = tud.default_collate([(torch.from_numpy(x.numpy()), i,
+                                {"mask": torch.from_numpy(d["mask"].numpy()), "pos": d["pos"],
+                                 "arr": d["arr"]})
+                               for x, i, d in samples])
+    assert isinstance(ours, list) and isinstance(ref, list) and len(ours) == 3
+    assert ours[0].shape == (4, 2, 3) and ours[0].dtype == chainrule.float32
+    np.testing.assert_array_equal(ours[0].numpy(), ref[0].numpy())
+    assert ours[1].tolist() == ref[1].tolist() and ours[1].dtype == chainrule.int64
+    for key in ("mask", "arr"):
+        np.testing.assert_array_equal(ours[2][key].numpy(), ref[2][key].numpy())
+        assert str(ours[2][key].dtype).split(".")[-1] == str(ref[2][key].dtype).split(".")[-1]
+    assert [p.tolist() for p in ours[2]["pos"]] == [p.tolist() for p in ref[2]["pos"]]
+    assert ours[2]["pos"][1].dtype == chainrule.float64
+    with pytest.raises(RuntimeError, match="equal size"):
+        default_collate([chainrule.zeros(2), chainrule.zeros(3)])
+    g = default_collate([chainrule.ones(2, requires_grad=True), chainrule.zeros(2)])
+    assert g.requires_grad and g.shape == (2, 2)
+
+
+def test_worker_prefetch_overlaps_compute_and_keeps_order():
+    slow = Squares(12, delay=0.02)
+    ref = firsts(DataLoader(slow, batch_size=3))
+    loader = DataLoader(slow, batch_size=3, num_workers=2, prefetch_factor=2)
+    start = time.perf_counter()
+    got = []
+    for batch in loader:                        # 60 ms of "compute" per batch
+        time.sleep(0.06)
+        got.append(batch[0].data[:, 0].astype(int).tolist())
+    elapsed = time.perf_counter() - start
+    assert got == ref
+    # serially: 4 x (3 x 20 ms loading + 60 ms compute) = 480 ms; with prefetch the loading of
+    # the next batches hides behind the compute
+    assert elapsed < 0.45, elapsed

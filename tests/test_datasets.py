@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule
-from chainrule.datasets import (CIFAR10, CIFAR100, EMNIST, MNIST, CharVocab, Digits,
+from chainrule.datasets import (CIFAR10, CIFAR100, EMNIST, KMNIST, MNIST, CharVocab, Digits,
                                 FashionMNIST, ImageFolder, Shakespeare, UnsafePickleError,
                                 read_idx, transforms, verify_bundled)
 from chainrule.datasets._batchfile import loads_restricted
@@ -293,3 +293,131 @@ def test_image_folder_without_pillow_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(ImportError, match=r"pip install 'chainrule\[images\]'"):
         ImageFolder(tmp_path)
+
+
+def test_full_fashion_mnist_found_at_the_debian_path(tmp_path, monkeypatch):
+    from chainrule.datasets import idx
+    system = tmp_path / "usr" / "share" / "datasets" / "fashion-mnist"
+    monkeypatch.setattr(idx, "SYSTEM_FASHION_MNIST", str(system))
+    with pytest.raises(RuntimeError, match="apt-get install dataset-fashion-mnist"):
+        FashionMNIST(full=True)
+    images, labels = write_mnist(system, n=7)            # the package's own layout: .gz files
+    for ds in (FashionMNIST(full=True), FashionMNIST(root="system", train=False)):
+        assert len(ds) == 7 and ds.targets.tolist() == labels.tolist()
+        np.testing.assert_array_equal(ds[4][0], images[4])
+    assert len(FashionMNIST()) == 10000                    # the default stays the bundled subset
+
+
+def test_mnist_family_layouts_and_corrupt_files(tmp_path):
+    images, labels = write_mnist(tmp_path / "KMNIST" / "raw", n=4)
+    k = KMNIST(tmp_path, train=False)
+    assert len(k) == 4 and k.classes[1] == "ki" and k[3][1] == labels[3]
+    write_mnist(tmp_path / "FashionMNIST", n=3)
+    f = FashionMNIST(tmp_path)
+    assert len(f) == 3 and f.class_to_idx["Trouser"] == 1
+    bad = tmp_path / "bad"
+    write_mnist(bad, n=4)
+    write(bad / "train-labels-idx1-ubyte", idx_bytes(np.zeros(3, np.uint8)))
+    with pytest.raises(ValueError, match="4 images but 3 labels"):
+        MNIST(bad)
+    write(bad / "train-labels-idx1-ubyte", idx_bytes(np.zeros((4, 1), np.uint8)))
+    with pytest.raises(ValueError, match="train-labels-idx1-ubyte: expected 1 dimensions"):
+        MNIST(bad)
+    os.remove(bad / "train-images-idx3-ubyte.gz")
+    write(bad / "train-images-idx3-ubyte.gz", b"\x1f\x8b\x08\x00garbage")
+    write(bad / "train-labels-idx1-ubyte", idx_bytes(np.zeros(4, np.uint8)))
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz: the gzip stream"):
+        MNIST(bad)
+    huge = struct.pack(">HBB", 0, 0x08, 3) + struct.pack(">III", 2 ** 31, 2 ** 31, 2 ** 31)
+    for tail in (b"", b"\0" * 10):           # 2**93 bytes claimed: no overflow to 0
+        with pytest.raises(ValueError, match=r"truncated: the header says shape \(2147483648"):
+            read_idx(write(tmp_path / "huge-idx3-ubyte", huge + tail))
+    with pytest.raises(ValueError, match="bad magic number"):
+        read_idx(write(tmp_path / "type-idx1-ubyte", b"\x00\x00\x0a\x01" + b"\0" * 8))
+
+
+def test_cifar_corrupt_files_name_the_file(tmp_path):
+    write_cifar10_bin(tmp_path / "cifar-10-batches-bin")
+    write(tmp_path / "cifar-10-batches-bin" / "test_batch.bin", b"")
+    assert len(CIFAR10(tmp_path, train=False)) == 0           # empty, but well-formed
+    folder = tmp_path / "py" / "cifar-10-batches-py"
+    write_cifar10_py(folder)
+    good = (folder / "data_batch_4").read_bytes()
+    write(folder / "data_batch_4", good[: len(good) // 2])
+    with pytest.raises(UnsafePickleError, match="data_batch_4.*truncated"):
+        CIFAR10(tmp_path / "py")
+    data, labels = cifar_arrays(4)
+    write(folder / "data_batch_4", pickle.dumps({b"data": data[:, :100], b"labels": labels}))
+    with pytest.raises(ValueError, match=r"data_batch_4: 'data' must be a uint8 array of shape"):
+        CIFAR10(tmp_path / "py")
+    write(folder / "data_batch_4", pickle.dumps({b"data": data, b"labels": labels[:2]}))
+    with pytest.raises(ValueError, match=r"data_batch_4: 'labels' must be a list of 4 ints"):
+        CIFAR10(tmp_path / "py")
+    with pytest.raises(RuntimeError, match="dataset not found"):
+        CIFAR10(tmp_path / "nowhere")
+
+
+def test_pet_images_cats_vs_dogs_with_truncated_jpeg(tmp_path):
+    from PIL import Image
+    root = tmp_path / "PetImages"
+    rng = np.random.default_rng(1)
+    for cls in ("Cat", "Dog"):
+        os.makedirs(root / cls)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)).save(
+                root / cls / f"{i}.jpg", quality=90)
+    jpeg = (root / "Dog" / "0.jpg").read_bytes()
+    (root / "Dog" / "666.jpg").write_bytes(jpeg[:len(jpeg) // 2])     # truncated data
+    (root / "Cat" / "Thumbs.db").write_bytes(b"\0" * 10)              # not an image: ignored
+    (root / "Cat" / "0.jpg.tmp").write_bytes(b"")
+    os.makedirs(root / "Other")
+    with pytest.warns(UserWarning, match="skipped 1 unreadable image"):
+        ds = ImageFolder(root, classes=["Cat", "Dog"], check="full",
+                         transform=transforms.Compose([transforms.Resize(8),
+                                                       transforms.CenterCrop(8),
+                                                       transforms.ToTensor()]))
+    assert ds.classes == ["Cat", "Dog"] and len(ds) == 6 and ds.targets == [0] * 3 + [1] * 3
+    assert [os.path.basename(p) for p in ds.skipped] == ["666.jpg"]
+    x, y = next(iter(DataLoader(ds, batch_size=6)))
+    assert x.shape == (6, 3, 8, 8) and y.tolist() == ds.targets
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    with pytest.warns(UserWarning, match="skipped 1"):
+        quick = ImageFolder(root, classes=["Cat", "Dog"])   # the default header check
+    assert len(quick) == 6 and [os.path.basename(p) for p in quick.skipped] == ["666.jpg"]
+    os.remove(root / "Dog" / "2.jpg")                          # gone after the scan
+    with pytest.raises(RuntimeError, match=r"ImageFolder: cannot read .*Dog/2\.jpg"):
+        quick[5]
+
+
+def test_digits_from_a_corrupt_file(tmp_path):
+    with gzip.open(tmp_path / "digits.csv.gz", "wt") as f:
+        f.write("1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError, match=r"digits.csv.gz: expected rows of 64 pixels and a "
+                                         r"label, got shape \(2, 3\)"):
+        Digits(root=str(tmp_path))
+
+
+def test_read_idx_gzip_bomb_multi_member_and_trailing_garbage(tmp_path):
+    import time
+    import tracemalloc
+    good = idx_bytes(np.arange(24, dtype=np.uint8).reshape(2, 3, 4))
+    bomb = write(tmp_path / "bomb-idx3-ubyte", gzip.compress(good + b"\0" * (64 << 20), 1))
+    assert os.path.getsize(bomb) < 1_000_000
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match="bomb-idx3-ubyte: has trailing bytes: the header "
+                                             r"says shape \(2, 3, 4\)"):
+            read_idx(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20 and time.perf_counter() - start < 1.0    # never inflates 64 MB
+    members = write(tmp_path / "two-idx3-ubyte",
+                    gzip.compress(good[:10]) + gzip.compress(good[10:]))
+    np.testing.assert_array_equal(read_idx(members), np.arange(24).reshape(2, 3, 4))
+    padded = write(tmp_path / "pad-idx3-ubyte", gzip.compress(good) + b"\0" * 8)
+    assert read_idx(padded).shape == (2, 3, 4)
+    garbage = write(tmp_path / "junk-idx3-ubyte", gzip.compress(good) + b"junk")
+    with pytest.raises(ValueError, match="junk-idx3-ubyte: the gzip stream is corrupt"):
+        read_idx(garbage)

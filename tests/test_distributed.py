@@ -1,11 +1,13 @@
 """chainrule.distributed: collectives, DistributedDataParallel, DistributedSampler, SyncBatchNorm.
 
 The multi-process tests launch ``mpiexec -n 2 python -m mpi4py tests/distributed_workers/<w>.py``
-and skip (with the reason) when mpi4py or mpiexec is not installed (``pip install mpi4py mpich``,
-the ``chainrule[mpi]`` extra). The rest run in this process as a job of world size 1.
+(or ``mpiexec -n 2 python -m chainrule train ...``) and skip (with the reason) when mpi4py or
+mpiexec is not installed (``pip install mpi4py mpich``, the ``chainrule[mpi]`` extra). The rest
+run in this process as a job of world size 1.
 """
 import copy
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -51,8 +53,14 @@ def _clean_env():
 
 
 def launch(worker, *args, n=2, timeout=60, via_mpi4py=True):
+    return launch_target([os.path.join(WORKERS, worker)], *args, n=n, timeout=timeout,
+                         via_mpi4py=via_mpi4py)
+
+
+def launch_target(target, *args, n=2, timeout=60, via_mpi4py=True):
+    """``mpiexec -n N python [-m mpi4py] TARGET... ARGS...``; TARGET: a script or ``-m mod``."""
     cmd = [MPIEXEC, "-n", str(n), sys.executable] + (["-m", "mpi4py"] if via_mpi4py else [])
-    cmd += [os.path.join(WORKERS, worker)] + list(args)
+    cmd += list(target) + list(args)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_clean_env(),
                           cwd=ROOT)
@@ -231,3 +239,115 @@ def test_sync_batchnorm_single_process_is_batchnorm():
     np.testing.assert_allclose(net[1].running_var.data, ref[1].running_var.data, rtol=1e-6)
     single = dist.convert_sync_batchnorm(nn.BatchNorm1d(4))
     assert isinstance(single, dist.SyncBatchNorm) and single.num_features == 4
+
+
+# ---- the Trainer and `chainrule train` under mpiexec -n 2 ----
+CLI_ARGS = ["--data", "digits", "--epochs", "2", "--limit-train", "200", "--limit-test", "60",
+            "--batch-size", "16", "--seed", "5", "--no-plots"]
+
+
+def _train_cli(*args, via_mpi4py=True, n=2):
+    proc, _ = launch_target(["-m", "chainrule", "train"], *args, n=n, timeout=90,
+                            via_mpi4py=via_mpi4py)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def _records(run_dir):
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        return [json.loads(line) for line in f]
+
+
+def _model_weights(path):
+    return {k: v.numpy() for k, v in chainrule.load(path)["model"].items()}
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    """2-rank CLI runs: u uninterrupted, r stopped after 8 steps then resumed (2 ranks)."""
+    base = tmp_path_factory.mktemp("mpi-runs")
+    procs = {"u": _train_cli(*CLI_ARGS, "--out", str(base / "u"), via_mpi4py=False),
+             "r": _train_cli(*CLI_ARGS, "--out", str(base / "r"), "--stop-after-steps", "8")}
+    procs["r-resumed"] = _train_cli("--resume", str(base / "r"))
+    return base, procs
+
+
+@needs_mpi
+def test_cli_train_two_ranks_one_run_directory(cli_runs):
+    base, procs = cli_runs
+    out = procs["u"].stdout
+    # printed once (rank 0 only): the effective batch and the lr rule
+    assert out.count("data-parallel over 2 MPI ranks: batch 16 per rank, global batch 32; "
+                     "lr 0.003 (--lr-scaling none: the lr as given)") == 1, out
+    assert out.count("test accuracy ") == 1 and out.count("epoch 2/2  train loss") == 1
+    run = base / "u"
+    assert sorted(os.listdir(run)) == ["checkpoints", "config.json", "data.json",
+                                       "metrics.jsonl", "results.json"]
+    records = _records(run)
+    start = [r for r in records if r["event"] == "start"]
+    assert len(start) == 1 and start[0]["world_size"] == 2
+    assert start[0]["global_batch_size"] == 32
+    # 180 training images / 2 ranks = 90 per rank = 6 batches of 16 per epoch, logged once
+    assert [r["step"] for r in records if r["event"] == "step"] == list(range(1, 13))
+    assert [r["step"] for r in records if r["event"] == "epoch"] == [6, 12]
+    results = json.load(open(run / "results.json"))
+    assert np.asarray(results["confusion"]).sum() == 60        # the whole test set, once
+    state = chainrule.load(str(run / "checkpoints" / "last.ckpt"))
+    assert state["world_size"] == 2 and not any(k.startswith("module.") for k in state["model"])
+
+
+@needs_mpi
+def test_cli_resume_two_ranks_matches_uninterrupted(cli_runs):
+    base, procs = cli_runs
+    assert "stopped after step 8" in procs["r"].stdout
+    assert "resuming" in procs["r-resumed"].stdout and "at epoch 1, step 8" in \
+        procs["r-resumed"].stdout
+    ours = _model_weights(str(base / "r" / "checkpoints" / "last.ckpt"))
+    ref = _model_weights(str(base / "u" / "checkpoints" / "last.ckpt"))
+    assert ours.keys() == ref.keys()
+    for k in ref:
+        np.testing.assert_array_equal(ours[k], ref[k], err_msg=k)
+    steps = {r["step"]: r["loss"] for r in _records(base / "r") if r["event"] == "step"}
+    ref_steps = {r["step"]: r["loss"] for r in _records(base / "u") if r["event"] == "step"}
+    assert steps == ref_steps
+    # a checkpoint of a 2-rank job does not resume in one process (the shards differ)
+    proc = subprocess.run([sys.executable, "-m", "chainrule", "train", "--resume",
+                           str(base / "r")], capture_output=True, text=True, env=_clean_env(),
+                          cwd=ROOT, timeout=60)
+    assert proc.returncode == 1
+    assert "written by a job of 2 process(es) and this one has 1" in proc.stderr
+    assert "last.ckpt" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def trainer_run(tmp_path_factory):
+    return launch("worker_trainer.py", str(tmp_path_factory.mktemp("trainer")), timeout=90)[0]
+
+
+@needs_mpi
+@pytest.mark.parametrize("name", ["trainer_same_data", "trainer_nan", "trainer_rank0_writes"])
+def test_trainer_two_ranks(trainer_run, name):
+    _check(trainer_run, name)
+    assert trainer_run.returncode == 0, trainer_run.stderr[-3000:]
+
+
+@needs_mpi
+def test_cli_error_on_one_rank_stops_every_rank(tmp_path):
+    proc, seconds = launch("worker_cli_fail.py", str(tmp_path / "run"), timeout=30,
+                           via_mpi4py=False)
+    assert proc.returncode != 0 and seconds < 20
+    assert "UNREACHABLE" not in proc.stdout
+    assert ("chainrule: error on rank 1 of 2: deliberate failure reading digits on this rank; "
+            "stopping all ranks") in proc.stderr, proc.stderr[-3000:]
+
+
+def test_single_process_trainer_never_imports_mpi4py(tmp_path):
+    code = ("import sys; from chainrule.cli import main; "
+            f"assert main(['train', '--data', 'digits', '--epochs', '1', '--limit-train', '64', "
+            f"'--limit-test', '32', '--no-plots', '--quiet', '--out', {str(tmp_path / 'r')!r}]) "
+            "== 0; assert 'mpi4py' not in sys.modules, 'mpi4py imported outside mpiexec'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=_clean_env(), timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    start = json.loads(open(tmp_path / "r" / "metrics.jsonl").readline())
+    assert start["world_size"] == 1 and start["global_batch_size"] == 64

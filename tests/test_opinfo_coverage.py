@@ -2,8 +2,8 @@
 
 Every differentiable entry has a 0-d, a size-0 and a non-contiguous sample (or a written reason why
 the op cannot take one); every primitive is reached by such samples through its entries; binary
-elementwise entries have >= 3 broadcasting samples; every entry has >= 1 ErrorInput; and at most
-5 % of the entries loosen the gradcheck tolerance, each with a written reason.
+elementwise entries have >= 3 broadcasting samples; every entry has >= 1 ErrorInput (1.5 on
+average); and at most 5 % of the entries loosen the gradcheck tolerance, each with a written reason.
 """
 import numpy as np
 import pytest
@@ -15,9 +15,6 @@ from opinfo.core import is_noncontig_sample
 DEFAULT_GRADCHECK_TOL = (1e-6, 1e-7)
 BINARY_NAMES = {op.name for op in binary_table.OPS}
 _cache = {}
-
-# TEMPORARY: the table is being completed (issue 5); these checks report gaps but do not gate.
-pytestmark = pytest.mark.xfail(reason="OpInfo table coverage is being completed", strict=False)
 
 
 def _arrays(sample):
@@ -84,7 +81,7 @@ def test_every_primitive_is_reached_by_scalar_empty_and_noncontig_samples(name):
 
 
 def _broadcasting(sample):
-    shapes = [a.shape for a in sample.args if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    shapes = [a.shape for a in sample.args if isinstance(a, np.ndarray)]   # integer ops too
     if len(shapes) < 2 or len(set(shapes)) < 2:
         return False
     try:
@@ -112,7 +109,7 @@ def test_every_entry_has_an_error_input():
     none = sorted(name for name, n in counts.items() if n == 0)
     assert not none, f"entries without an ErrorInput: {none}"
     mean = sum(counts.values()) / len(counts)
-    assert mean >= 1.0, mean
+    assert mean >= 1.5, f"{mean:.2f} ErrorInputs per entry on average (at least 1.5 wanted)"
 
 
 def test_gradcheck_tolerance_is_loosened_rarely_and_with_a_reason():

@@ -477,3 +477,19 @@ def test_repr_custom_function_name_and_str():
     assert repr(y) == "tensor([2.], grad_fn=<TwiceBackward>)"
     assert str(cr.tensor([1.0])) == repr(cr.tensor([1.0]))
     assert f"{cr.tensor(2.5):.2f}" == "2.50"
+
+
+@pytest.mark.parametrize("value", [-1, 255, 300, -129, 2 ** 40])
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32"])
+def test_python_int_outside_integer_range_wraps_like_torch(value, dtype):
+    import torch
+    base = [1, 2, 100]
+    a = cr.tensor(base, dtype=getattr(cr, dtype))
+    t = torch.tensor(base, dtype=getattr(torch, dtype))
+    for f in (lambda x: x + value, lambda x: x * value, lambda x: value - x):
+        assert f(a).tolist() == f(t).tolist()
+
+
+def test_gradcheck_error_is_exported():
+    from chainrule.autograd import GradcheckError
+    assert issubclass(GradcheckError, RuntimeError)

@@ -7,7 +7,7 @@ from .engine import run_backward
 
 __all__ = ["backward", "grad", "Function", "once_differentiable", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "detect_anomaly",
-           "set_detect_anomaly", "gradcheck", "gradgradcheck", "gradcheck_model"]
+           "set_detect_anomaly", "gradcheck", "gradgradcheck", "gradcheck_model", "GradcheckError"]
 
 
 def _as_tuple(x):
@@ -92,6 +92,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402
 from .gradcheck import gradcheck_model  # noqa: E402
 from . import functional  # noqa: E402,F401

@@ -79,12 +79,18 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inp
             nr = t._output_nr
             slots[nr] = g if slots[nr] is None else slots[nr] + g
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    owned = {}        # id -> gradient sums this pass made: safe to add into in place
     prev_enabled = _state.enabled
     _state.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
-            grads = pending.pop(node, None) or [None] * len(node.out_meta)
+            grads = pending.pop(node, None)
+            if grads is None:
+                grads = [None] * len(node.out_meta)
+            elif owned:
+                for g in grads:
+                    owned.pop(id(g), None)
             if node.pre_hooks:
                 _run_pre_hooks(node, grads)
             if capture is not None:
@@ -117,7 +123,15 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inp
                     slots = pending.get(target)
                     if slots is None:
                         slots = pending[target] = [None] * len(target.out_meta)
-                    slots[nr] = g if slots[nr] is None else slots[nr] + g
+                    prev = slots[nr]
+                    if prev is None:
+                        slots[nr] = g
+                    elif id(prev) in owned:
+                        prev.data += g.data       # a sum made below: no one else holds it
+                    else:
+                        slots[nr] = prev + g
+                        if not create_graph:
+                            owned[id(slots[nr])] = slots[nr]
                 left = deps[target] - 1
                 deps[target] = left
                 if left == 0:

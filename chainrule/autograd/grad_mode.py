@@ -1,5 +1,6 @@
 """Thread-local switches: is the graph being recorded, and is anomaly detection on."""
 import functools
+import inspect
 import threading
 
 
@@ -17,14 +18,48 @@ def is_grad_enabled():
 
 
 class _GradModeContext:
-    """Base for context managers that are also decorators (as in torch)."""
+    """Base for context managers that are also decorators (as in torch).
+
+    A decorated generator function runs each of its steps under the mode, as in torch.
+    """
     _mode = True
 
     def __call__(self, fn):
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}: can only decorate a callable, "
+                            f"got {type(fn).__name__}")
+        if inspect.isgeneratorfunction(fn):
+            return self._wrap_generator(fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with self.__class__._clone(self):
                 return fn(*args, **kwargs)
+        return wrapper
+
+    def _wrap_generator(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            gen = fn(*args, **kwargs)
+            mode = self.__class__._clone
+            try:
+                with mode(self):
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with mode(self):
+                            gen.close()
+                        raise
+                    except BaseException as exc:
+                        with mode(self):
+                            response = gen.throw(exc)
+                    else:
+                        with mode(self):
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
         return wrapper
 
     def _clone(self):
@@ -40,12 +75,21 @@ class _GradModeContext:
         return False
 
 
-class no_grad(_GradModeContext):
+class _NoParamContext(_GradModeContext):
+    """A mode that takes no argument: usable as ``@mode()`` and as a bare ``@mode``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamContext):
     """Disable graph recording inside the block (or the decorated function)."""
     _mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_NoParamContext):
     """Re-enable graph recording inside a ``no_grad`` block."""
     _mode = True
 
@@ -70,10 +114,18 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad``: no graph is recorded inside; ``inference_mode(False)`` is a no-op."""
+    """Like ``no_grad``: no graph is recorded inside; ``inference_mode(False)`` is a no-op.
+
+    Usable as ``with inference_mode():``, ``@inference_mode()`` and a bare ``@inference_mode``.
+    """
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool) or mode is None:
+            return super().__new__(cls)
+        return cls()(mode)
 
     def __init__(self, mode=True):
-        self.mode_on = bool(mode)
+        self.mode_on = True if mode is None else bool(mode)
 
     def _clone(self):
         return inference_mode(self.mode_on)

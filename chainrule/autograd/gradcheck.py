@@ -27,6 +27,14 @@ def _float_outputs(fn, inputs):
     return tuple(o for o in outs if o.dtype.is_floating_point)
 
 
+def _label(fn):
+    """``Square.apply`` reads as ``Square``; a plain function by its name."""
+    owner = getattr(fn, "__self__", None)
+    if getattr(fn, "__name__", None) == "apply" and isinstance(owner, type):
+        return owner.__name__
+    return getattr(fn, "__name__", "function")
+
+
 def _fail(msg, raise_exception):
     if raise_exception:
         raise GradcheckError(msg)
@@ -41,7 +49,8 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     Args:
         fn: a function of Tensors returning a Tensor or a tuple of Tensors.
         inputs: a Tensor or tuple; those with ``requires_grad=True`` (float64) are checked.
-        eps, atol, rtol: step and tolerances (|analytical - numerical| <= atol + rtol * |numerical|).
+        eps, atol, rtol: step and tolerances
+            (``|analytical - numerical| <= atol + rtol * |numerical|``).
         fast_mode: True: random projection; None: projection only when inputs exceed max_full_size.
     Returns:
         True, or raises ``GradcheckError`` naming the input, output and element that disagree.
@@ -49,7 +58,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     from ..tensor import Tensor
     from . import grad as autograd_grad
     inputs = _tensors(inputs)
-    label = name or getattr(fn, "__name__", "function")
+    label = name or _label(fn)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     for i in diff:
         if inputs[i].dtype.name != "float64":
@@ -98,7 +107,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
         numerical = sum(float(((p - m) / (2 * eps) * u).sum()) for p, m, u in zip(plus, minus, us))
         if not abs(analytical - numerical) <= atol + rtol * abs(numerical):
             return _fail(f"gradcheck({label}): random projection u^T J v: analytical "
-                         f"{analytical!r} vs numerical {numerical!r}", raise_exception)
+                         f"{analytical:.10g} vs numerical {numerical:.10g}", raise_exception)
         return True
 
     # Full Jacobians: numerical column by column, analytical row by row.
@@ -130,19 +139,20 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
                 return _fail(
                     f"gradcheck({label}): Jacobian mismatch for output {k} with respect to input "
                     f"{i} (shape {tuple(x.shape)}), at output element {r}, input element {j}: "
-                    f"analytical {analytical[r, j]!r} vs numerical {numerical[r, j]!r}\n"
+                    f"analytical {float(analytical[r, j]):.10g} vs numerical "
+                    f"{float(numerical[r, j]):.10g}\n"
                     f"numerical:\n{numerical}\nanalytical:\n{analytical}", raise_exception)
     return True
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True, fast_mode=None, name=None, gen_non_contig_grad_outputs=False,
-                  **unused):
+                  raise_exception=True, fast_mode=None, name=None,
+                  gen_non_contig_grad_outputs=False, **unused):
     """Check second derivatives: gradcheck of (inputs, grad_outputs) -> d(fn)/d(inputs)."""
     from ..tensor import Tensor
     from . import grad as autograd_grad
     inputs = _tensors(inputs)
-    label = name or getattr(fn, "__name__", "function")
+    label = name or _label(fn)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     outputs = _float_outputs(fn, inputs)
     if grad_outputs is None:

@@ -4,7 +4,7 @@ An IDX file is a 4-byte magic number ``0x00 0x00 <type> <ndim>``, then ``ndim`` 
 uint32 sizes, then the values in C order (big-endian). Files may be gzip-compressed (``.gz``).
 """
 import glob
-import gzip
+import math
 import os
 import string
 import struct
@@ -38,16 +38,24 @@ def read_idx(path, expected_ndim=None):
         ValueError: naming the file and the problem (bad magic, unknown type, wrong number of
             dimensions, truncated or oversized data, corrupt gzip stream).
     """
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-        if raw[:2] == b"\x1f\x8b":                # gzip magic, whatever the file is called
-            raw = gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as e:
-        if isinstance(e, FileNotFoundError):
-            raise
-        raise ValueError(f"read_idx: {path}: the gzip stream is corrupt or truncated ({e})") \
-            from None
+    with open(path, "rb") as f:
+        raw = f.read()
+    gz = raw[:2] == b"\x1f\x8b"                   # gzip magic, whatever the file is called
+    if gz:
+        raw = _gunzip(raw, path, expected_ndim)
+    dtype, dims, header, need = _parse_header(raw, path, expected_ndim)
+    have = len(raw) - header
+    if have != need:
+        what = "truncated" if have < need else "has trailing bytes"
+        holds = "more" if gz and have > need else str(have)
+        raise ValueError(f"read_idx: {path}: {what}: the header says shape {tuple(dims)} of "
+                         f"{dtype.name} ({need} bytes of data), the file holds {holds}")
+    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
+    return arr if dtype.itemsize == 1 else arr.astype(dtype.newbyteorder("="))
+
+
+def _parse_header(raw, path, expected_ndim):
+    """``(dtype, dims, header bytes, data bytes)`` from the start of an IDX file."""
     if len(raw) < 4:
         raise ValueError(f"read_idx: {path}: file too short for an IDX header ({len(raw)} bytes)")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
@@ -64,14 +72,36 @@ def read_idx(path, expected_ndim=None):
                          f"bytes, the file has {len(raw)}")
     dims = struct.unpack(">" + "I" * ndim, raw[4:header])
     dtype = _IDX_TYPES[code]
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    have = len(raw) - header
-    if have != need:
-        what = "truncated" if have < need else "has trailing bytes"
-        raise ValueError(f"read_idx: {path}: {what}: the header says shape {tuple(dims)} of "
-                         f"{dtype.name} ({need} bytes of data), the file holds {have}")
-    arr = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-    return arr if dtype.itemsize == 1 else arr.astype(dtype.newbyteorder("="))
+    return dtype, dims, header, math.prod(dims) * dtype.itemsize    # Python ints: no overflow
+
+
+def _gunzip(raw, path, expected_ndim):
+    """Decompress a gzip IDX file (one or more members), never to more than its header declares
+    plus one byte, so a gzip bomb behind a small header stops at that header's size."""
+    stream, out, pending = zlib.decompressobj(16 + zlib.MAX_WBITS), bytearray(), raw
+
+    def pull(limit):
+        nonlocal stream, pending
+        while len(out) < limit:
+            if stream.eof:
+                rest = stream.unused_data
+                if not rest.strip(b"\0"):                 # the end (zero padding allowed)
+                    return
+                stream, pending = zlib.decompressobj(16 + zlib.MAX_WBITS), rest
+            if not pending:
+                raise ValueError(f"read_idx: {path}: the gzip stream is corrupt or truncated "
+                                 f"(it ends after {len(out)} bytes)")
+            out.extend(stream.decompress(pending, min(limit - len(out), 1 << 24)))
+            pending = stream.unconsumed_tail
+
+    try:
+        pull(4 + 4 * 255)                                  # the longest possible header
+        _, _, header, need = _parse_header(bytes(out[:4 + 4 * 255]), path, expected_ndim)
+        pull(header + need + 1)
+    except zlib.error as e:
+        raise ValueError(f"read_idx: {path}: the gzip stream is corrupt or truncated ({e})") \
+            from None
+    return bytes(out)
 
 
 def _find(folder, stem):

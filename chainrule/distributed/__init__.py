@@ -11,7 +11,7 @@ this package does not import mpi4py; ``init()`` (or the first call that needs MP
 
 See docs/distributed.md.
 """
-from .mpi import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_reduce, barrier,
+from .mpi import (ReduceOp, Work, abort, all_gather, all_gather_into_tensor, all_reduce, barrier,
                   broadcast, check_finite, get_rank, get_world_size, init, init_process_group,
                   is_available, is_initialized, is_main_process, print0, scaled_batch_settings)
 from .data_parallel import DistributedDataParallel
@@ -22,4 +22,4 @@ __all__ = ["ReduceOp", "Work", "init", "init_process_group", "is_available", "is
            "get_rank", "get_world_size", "barrier", "all_reduce", "broadcast", "all_gather",
            "all_gather_into_tensor", "check_finite", "is_main_process", "print0",
            "scaled_batch_settings", "DistributedDataParallel", "DistributedSampler",
-           "SyncBatchNorm", "convert_sync_batchnorm", "all_reduce_sum"]
+           "SyncBatchNorm", "convert_sync_batchnorm", "all_reduce_sum", "abort"]

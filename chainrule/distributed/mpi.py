@@ -16,7 +16,7 @@ from ..tensor import Tensor
 __all__ = ["ReduceOp", "Work", "init", "init_process_group", "is_available", "is_initialized",
            "get_rank", "get_world_size", "barrier", "all_reduce", "broadcast", "all_gather",
            "all_gather_into_tensor", "is_main_process", "print0", "check_finite",
-           "scaled_batch_settings"]
+           "scaled_batch_settings", "abort"]
 
 # Environment variables set by the common launchers (MPICH/Hydra and Slurm's PMI, Open MPI, PMIx,
 # MVAPICH): their presence means "started by mpiexec", so importing mpi4py is worth it.
@@ -364,6 +364,23 @@ def scaled_batch_settings(per_rank_batch_size, base_lr=None, base_batch_size=Non
     return {"world_size": size, "per_rank_batch_size": per_rank_batch_size,
             "global_batch_size": global_batch,
             "lr": None if base_lr is None else base_lr * factors[rule]}
+
+
+def abort(message=None, code=1):
+    """Stop every rank of the job now (``MPI_Abort``), after printing ``message`` on stderr.
+
+    Under MPI it does not return. Outside a multi-process job it only prints ``message``; the
+    caller then exits as usual.
+    Use it when an error was caught on one rank (the others would wait in their next
+    collective forever).
+    """
+    if message:
+        sys.stderr.write(message.rstrip("\n") + "\n")
+        sys.stderr.flush()
+    if _state.comm is not None:
+        sys.stdout.flush()
+        _state.comm.Abort(code)
+        os._exit(code)          # MPI_Abort may return before the launcher kills this process
 
 
 def _install_excepthook():

@@ -8,11 +8,14 @@ from .autoencoder import ConvAutoencoder
 from .lenet import LeNet
 from .mlp import MLP
 from .resnet import BasicBlock, ResNet
+from .language import CharLSTM, CharTransformer, generate
 
 __all__ = ["MLP", "LeNet", "ResNet", "BasicBlock", "ConvAutoencoder", "get_model",
            "list_models", "MODELS"]
 
 MODELS = {"mlp": MLP, "lenet": LeNet, "resnet": ResNet, "autoencoder": ConvAutoencoder}
+__all__ += ["CharLSTM", "CharTransformer", "generate"]
+MODELS.update({"char-lstm": CharLSTM, "char-transformer": CharTransformer})
 
 
 def list_models():

@@ -23,6 +23,8 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    __str__ = __repr__
+
 
 class Buffer(Tensor):
     """Marks a tensor as a buffer when assigned to a Module attribute (torch.nn.Buffer)."""

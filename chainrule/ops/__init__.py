@@ -24,8 +24,8 @@ from . import fused  # noqa: E402
 
 _FAMILIES = (creation, unary, unary_math, binary, logical, pointwise, reduce, shape, index, matmul,
              composite, fused)
-from . import join, pad, index_ops  # noqa: E402  (shape and index families, continued)
-_FAMILIES += (join, pad, index_ops)
+from . import join, pad, index_ops, sorting  # noqa: E402  (shape, index, sorting families)
+_FAMILIES += (join, pad, index_ops, sorting)
 
 __all__ = ["PRIMITIVES", "primitive", "Primitive"]
 for _family in _FAMILIES:

@@ -50,7 +50,17 @@ def cast_to(x, dtype):
     if isinstance(x, Tensor) and x.dtype is not dtype:
         from . import cast
         return cast(x, dtype)
+    if x.__class__ is int and not dtype.is_floating_point and dtype is not _dt.bool:
+        return _wrap_int(x, dtype.np)
     return x
+
+
+def _wrap_int(value, np_dtype):
+    """A Python int taken modulo the integer dtype's range (torch wraps; NumPy would raise)."""
+    info = np.iinfo(np_dtype)
+    if info.min <= value <= info.max:
+        return value
+    return (value - info.min) % (1 << info.bits) + info.min
 
 
 def promote(op, *args):
@@ -77,9 +87,17 @@ def _promote_fast(a, b):
         kind, t, b = b.data.dtype.kind, b, a
     else:
         return None
-    if (b.__class__ is float and kind == "f") or (b.__class__ is int and kind in "iuf"):
+    if (b.__class__ is float and kind == "f") or (b.__class__ is int and kind == "f"):
+        return t.dtype
+    # An int outside the integer dtype's range takes the slow path, which wraps it as torch does.
+    if b.__class__ is int and kind in "iu" and _in_range(b, t.data.dtype):
         return t.dtype
     return None
+
+
+def _in_range(value, np_dtype):
+    info = np.iinfo(np_dtype)
+    return info.min <= value <= info.max
 
 
 def float_dtype_for(x):

@@ -245,4 +245,69 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return _finish(out.reshape(probs.shape[:-1] + (num_samples,)))
 
 
-TENSOR_METHODS = {"zero_like": zeros_like}
+def _fill_random_(tensor, values, op):
+    """Write random ``values`` into ``tensor`` in place, outside the graph (as torch's fills)."""
+    from ..autograd import grad_mode
+    tensor._check_inplace(op)
+    if grad_mode.is_grad_enabled() and tensor.requires_grad:
+        raise RuntimeError(f"{op}: an in-place random fill of a tensor recorded in the autograd "
+                           f"graph is not supported; use an out-of-place draw such as "
+                           f"chainrule.rand_like, or run it under chainrule.no_grad()")
+    xp = tensor._xp()
+    tensor.data[...] = xp.asarray(values).astype(tensor.data.dtype, copy=False)
+    tensor._version[0] += 1
+    return tensor
+
+
+def _require_float(tensor, op):
+    if not tensor.dtype.is_floating_point:
+        raise RuntimeError(f"{op}: expected a floating-point tensor, got {tensor.dtype}")
+
+
+def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kwargs):
+    """Fill ``self`` in place with draws from U(from, to); returns ``self``.
+
+    ``from`` is a Python keyword, so pass it positionally or as ``from_`` (``**{"from": a}``
+    also works, as in torch).
+    """
+    from_ = kwargs.pop("from", from_)
+    if kwargs:
+        raise TypeError(f"uniform_: unexpected keyword argument(s) {sorted(kwargs)}")
+    _require_float(self, "uniform_")
+    if from_ > to:
+        raise RuntimeError(f"uniform_: expects to return a [from, to) range, but found "
+                           f"from={from_} > to={to}")
+    draw = _rng(generator).uniform(from_, to, tuple(self.shape))
+    return _fill_random_(self, draw, "uniform_")
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fill ``self`` in place with draws from N(mean, std^2); returns ``self``."""
+    _require_float(self, "normal_")
+    if std < 0:
+        raise RuntimeError(f"normal_: expects std >= 0.0, but found std {std}")
+    draw = mean + std * _rng(generator).standard_normal(tuple(self.shape))
+    return _fill_random_(self, draw, "normal_")
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill ``self`` in place with 1 (probability ``p``, a number or a tensor) or 0."""
+    from ..tensor import Tensor
+    prob = p.data if isinstance(p, Tensor) else p
+    if np.any(np.asarray(prob) < 0) or np.any(np.asarray(prob) > 1):
+        raise RuntimeError(f"bernoulli_: expects 0 <= p <= 1, got {p}")
+    draw = _rng(generator).random(tuple(self.shape)) < prob
+    return _fill_random_(self, draw, "bernoulli_")
+
+
+def _bernoulli_method(self, p=None, *, generator=None):
+    return bernoulli(self, p, generator=generator)
+
+
+def _multinomial_method(self, num_samples, replacement=False, *, generator=None):
+    return multinomial(self, num_samples, replacement, generator=generator)
+
+
+TENSOR_METHODS = {"zero_like": zeros_like, "uniform_": uniform_, "normal_": normal_,
+                  "bernoulli_": bernoulli_, "bernoulli": _bernoulli_method,
+                  "multinomial": _multinomial_method}

@@ -72,7 +72,12 @@ def _check_gather_shapes(op, x_shape, idx_shape, d, src_shape=None):
 
 
 def _as_1d(input):
-    return reshape(input, (1,)) if input.ndim == 0 else input
+    """A 0-d tensor as shape (1,): a copy, not a view, so that the in-place variants
+    (``index_add_`` on a 0-d tensor) may rebind ``input`` while recording a graph."""
+    if input.ndim != 0:
+        return input
+    from .join import stack
+    return stack([input])
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -188,7 +193,8 @@ def _check_source(op, input, d, idx, source):
     if s_shape[d] != idx.size:
         raise RuntimeError(f"{op}(): Number of indices ({idx.size}) should be equal to "
                            f"source.size(dim): ({s_shape[d]}), for dim: {d}")
-    _check_range(idx, x_shape[d], op, d, error=IndexError)
+    # torch: index_add reports a bad index as RuntimeError, index_copy as IndexError
+    _check_range(idx, x_shape[d], op, d, error=RuntimeError if op == "index_add" else IndexError)
 
 
 def index_add(input, dim, index, source, *, alpha=1):
@@ -283,6 +289,9 @@ def masked_scatter(input, mask, source):
         raise RuntimeError(f"masked_scatter: mask of shape {tuple(mask.shape)} cannot be "
                            f"broadcast to the input's shape {tuple(input.shape)}") from None
     count = int(m.sum())
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got "
+                           f"{input.dtype} and {source.dtype}")
     if source.numel() < count:
         raise RuntimeError(f"masked_scatter: expected source to have at least {count} elements "
                            f"(the number of True values in mask), got {source.numel()}")
@@ -364,6 +373,9 @@ def nonzero(input, *, as_tuple=False):
 
 def argwhere(input):
     """Indices of the non-zero elements as an (n, ndim) int64 tensor."""
+    from ..tensor import Tensor
+    if not isinstance(input, Tensor):
+        raise TypeError(f"argwhere(): argument 'input' must be Tensor, not {type(input).__name__}")
     return nonzero(input)
 
 

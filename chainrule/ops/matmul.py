@@ -6,6 +6,18 @@ from . import primitive, Primitive
 from ._broadcast import sum_to_shape
 from ._util import promote
 from .._backend import xp_of
+from ..autograd import grad_mode as _grad_mode
+
+_state = _grad_mode._state
+_Tensor = None     # chainrule.tensor.Tensor, looked up on first use (import cycle)
+
+
+def _tensor_cls():
+    global _Tensor
+    if _Tensor is None:
+        from ..tensor import Tensor
+        _Tensor = Tensor
+    return _Tensor
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "baddbmm", "addmv", "addbmm", "tensordot", "einsum", "linalg_vecdot"]
@@ -23,6 +35,11 @@ class MatMul(Primitive):
         """d(a@b)/da = g @ b^T, d(a@b)/db = a^T @ g (1-D operands as row/column vectors)"""
         from . import reshape, unsqueeze, transpose
         a, b = ctx.saved_tensors
+        if not _state.enabled and a.data.ndim == 2 and b.data.ndim == 2:
+            # why: a first-order pass records nothing, so two plain GEMMs on the arrays do
+            make, g = _Tensor._make, grad_out.data
+            return (make(g @ b.data.T) if ctx.needs_input_grad[0] else None,
+                    make(a.data.T @ g) if ctx.needs_input_grad[1] else None)
         if a.ndim == 1 and b.ndim == 1:
             return (grad_out * b if ctx.needs_input_grad[0] else None,
                     grad_out * a if ctx.needs_input_grad[1] else None)
@@ -44,11 +61,12 @@ class MatMul(Primitive):
 
 
 def _check(op, a, b):
-    if a.ndim == 0 or b.ndim == 0:
+    sa, sb = a.data.shape, b.data.shape
+    if not sa or not sb:
         raise RuntimeError(f"{op}: both arguments need at least 1 dimension, got shapes "
-                           f"{tuple(a.shape)} and {tuple(b.shape)}")
-    ka = a.shape[-1]
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+                           f"{tuple(sa)} and {tuple(sb)}")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
         raise RuntimeError(f"{op}: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {ka} and "
                            f"{kb} differ")
@@ -58,8 +76,8 @@ def matmul(input, other):
     """Matrix product with numpy/torch semantics: 1-D operands are vectors, leading dims broadcast.
 
     Shape: (..., n, k) @ (..., k, m) -> (..., n, m)."""
-    from ..tensor import Tensor
-    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+    tensor = _Tensor or _tensor_cls()
+    if not isinstance(input, tensor) or not isinstance(other, tensor):
         raise TypeError("matmul: both arguments must be Tensors")
     _check("matmul", input, other)
     if input.dtype is not other.dtype:
@@ -104,22 +122,35 @@ def mv(input, vec):
     return matmul(input, vec)
 
 
-def dot(input, other):
-    """Inner product of two 1-D tensors."""
-    _ndim_check("dot", input, 1)
-    _ndim_check("dot", other, 1, "tensor")
+def _dot(op, input, other):
+    _ndim_check(op, input, 1)
+    _ndim_check(op, other, 1, "tensor")
     if input.shape[0] != other.shape[0]:
-        raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] and "
-                           f"src [{other.shape[0]}] to have the same number of elements")
+        raise RuntimeError(f"{op}: inconsistent tensor size, expected tensor [{input.shape[0]}] "
+                           f"and src [{other.shape[0]}] to have the same number of elements")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{op}: expected both vectors to have same dtype, but found "
+                           f"{input.dtype} and {other.dtype}")
     return matmul(input, other)
 
 
-vdot = dot
+def dot(input, other):
+    """Inner product of two 1-D tensors: (n,) . (n,) -> ()."""
+    return _dot("dot", input, other)
+
+
+def vdot(input, other):
+    """Inner product of two 1-D tensors (real dtypes: the same as :func:`dot`)."""
+    return _dot("vdot", input, other)
 
 
 def inner(input, other):
+    """Sum over the last dims: (..., n) and (..., n) -> a.shape[:-1] + b.shape[:-1]."""
     if input.ndim == 0 or other.ndim == 0:
         return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner: the last dimension must match on both input tensors but got "
+                           f"shapes {tuple(input.shape)} and {tuple(other.shape)}")
     from . import unsqueeze
     return matmul(unsqueeze(input, -2), unsqueeze(other, -1)).squeeze(-1).squeeze(-1) \
         if input.ndim == 1 and other.ndim == 1 else tensordot(input, other, ([-1], [-1]))
@@ -138,22 +169,36 @@ ger = outer
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2)."""
-    prod = mm(mat1, mat2)
-    return _scale(input, beta) + _scale(prod, alpha)
+    return _add_scaled("addmm", input, beta, mm(mat1, mat2), alpha)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
-    return _scale(input, beta) + _scale(mv(mat, vec), alpha)
+    """beta * input + alpha * (mat @ vec)."""
+    return _add_scaled("addmv", input, beta, mv(mat, vec), alpha)
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batched."""
-    return _scale(input, beta) + _scale(bmm(batch1, batch2), alpha)
+    return _add_scaled("baddbmm", input, beta, bmm(batch1, batch2), alpha)
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * sum_b(batch1[b] @ batch2[b])."""
     from . import sum as _sum
-    return _scale(input, beta) + _scale(_sum(bmm(batch1, batch2), 0), alpha)
+    return _add_scaled("addbmm", input, beta, _sum(bmm(batch1, batch2), 0), alpha)
+
+
+def _add_scaled(op, input, beta, prod, alpha):
+    """beta * input + alpha * prod, where input must broadcast to prod's shape (torch)."""
+    shape, target = tuple(input.shape), tuple(prod.shape)
+    try:
+        ok = np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"{op}: input of shape {shape} cannot be broadcast to the shape "
+                           f"{target} of the product")
+    return _scale(input, beta) + _scale(prod, alpha)
 
 
 def _scale(x, s):

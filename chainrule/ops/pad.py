@@ -60,7 +60,8 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     Shape: (..., n) -> (..., n + |offset|, n + |offset|) with the two last dims moved to dim1/dim2.
     """
     if input.ndim == 0:
-        raise RuntimeError("diag_embed: expected a tensor with at least 1 dimension")
+        raise IndexError("diag_embed: expected a tensor with at least 1 dimension, got a 0-d "
+                         "tensor (Dimension out of range)")     # torch: IndexError
     nd = input.ndim + 1
     d1, d2 = wrap_dim(dim1, nd, "diag_embed"), wrap_dim(dim2, nd, "diag_embed")
     if d1 == d2:

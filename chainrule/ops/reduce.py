@@ -275,6 +275,12 @@ def _index_reduce(input, dim, keepdim, kind, result):
     return result(values, indices)
 
 
+def _tensor_input(input, op):
+    from ..tensor import Tensor
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+
+
 def _full_reduce_check(input, op):
     if input.numel() == 0:
         raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0."
@@ -291,6 +297,7 @@ def max(input, dim=None, keepdim=False):
         max(values=tensor([5., 3.]), indices=tensor([1, 0]))
     """
     from ..tensor import Tensor
+    _tensor_input(input, "max")
     if isinstance(dim, Tensor):
         from .binary import maximum
         return maximum(input, dim)
@@ -304,6 +311,7 @@ def min(input, dim=None, keepdim=False):
     """``min(input)``, ``min(input, dim, keepdim=False) -> (values, indices)`` or
     ``min(input, other)``; the mirror image of :func:`max`."""
     from ..tensor import Tensor
+    _tensor_input(input, "min")
     if isinstance(dim, Tensor):
         from .binary import minimum
         return minimum(input, dim)
@@ -319,8 +327,11 @@ def median(input, dim=None, keepdim=False):
     Without ``dim``, returns the value and elements equal to it share the gradient evenly;
     with ``dim``, returns ``(values, indices)`` and the gradient goes to the index."""
     from . import where, isnan
+    _tensor_input(input, "median")
     if dim is not None:
         return _index_reduce(input, dim, keepdim, "median", _MEDIAN)
+    if input.numel() == 0 and input.dtype.is_floating_point:
+        return input.sum() * float("nan")        # torch: the median of no values is nan
     _full_reduce_check(input, "median")
     flat = input.data.reshape(-1)
     xp = xp_of(flat)
@@ -340,6 +351,7 @@ def aminmax(input, *, dim=None, keepdim=False):
         _full_reduce_check(input, "aminmax")
         axes = tuple(range(input.ndim))
         return _AMINMAX(Amin.apply(input, axes, keepdim), Amax.apply(input, axes, keepdim))
+    wrap_dim(dim, input.ndim, "aminmax")
     return _AMINMAX(amin(input, dim, keepdim), amax(input, dim, keepdim))
 
 

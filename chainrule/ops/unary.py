@@ -300,18 +300,18 @@ absolute = abs
 def cast(input, dtype):
     """input converted to ``dtype`` (differentiable between float dtypes)."""
     dtype = _dt.to_dtype(dtype)
-    if input.dtype is dtype:
+    if _tensor_arg(input, "cast").dtype is dtype:
         return input
     return Cast.apply(input, dtype)
 
 
 def clone(input, *, memory_format=None):
     """A copy of input with its own memory; gradients pass through."""
-    return Clone.apply(input)
+    return Clone.apply(_tensor_arg(input, "clone"))
 
 
 def to_device(input, device):
-    return ToDevice.apply(input, device)
+    return ToDevice.apply(_tensor_arg(input, "to"), device)
 
 
 def raw_data(x, dtype=None):

@@ -19,26 +19,52 @@ def _adam_update(p, g, state, group):
             state["max_exp_avg_sq"] = _zeros_like(p)
     step = _incr(state["step"])
     theta, m, v = p.data, state["exp_avg"].data, state["exp_avg_sq"].data
-    xp = xp_of(theta)
     if wd != 0:
         if group["decoupled_weight_decay"]:
             theta *= 1 - lr * wd
         else:
             g = g + theta * wd
+    step_size = lr / (1 - beta1 ** step)
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
+    for parts in _chunks(theta, g, m, v, v_max):
+        _adam_math(*parts, beta1, beta2, eps, step_size, bias_correction2_sqrt)
+    _bump(p)
+
+
+# Elements per chunk of the update: the five arrays of a chunk (about 0.6 MiB of float32) stay in
+# a core's L2 cache through the dozen elementwise passes, instead of streaming from memory each
+# pass; the arithmetic per element is unchanged, so results are identical.
+_CHUNK = 1 << 15
+
+
+def _chunks(*arrays):
+    """Yield tuples of matching flat slices of ``arrays`` (None entries stay None), or the
+    arrays themselves once when they are not all C-contiguous of one shape."""
+    present = [a for a in arrays if a is not None]
+    size = present[0].size
+    if size <= _CHUNK or not all(a.flags.c_contiguous and a.shape == present[0].shape
+                                 for a in present):
+        yield arrays
+        return
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    for start in range(0, size, _CHUNK):
+        yield tuple(None if a is None else a[start:start + _CHUNK] for a in flat)
+
+
+def _adam_math(theta, g, m, v, v_max, beta1, beta2, eps, step_size, bias_correction2_sqrt):
+    """The moment updates and the parameter step, in place, on (slices of) the arrays."""
     _lerp_(m, g, 1 - beta1)
     v *= beta2
     _addcmul_(v, g, g, 1 - beta2)
-    step_size = lr / (1 - beta1 ** step)
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-    if group["amsgrad"]:
-        v_max = state["max_exp_avg_sq"].data
+    if v_max is not None:
+        xp = xp_of(v)
         xp.maximum(v_max, v, out=v_max)
         v = v_max
-    denom = xp.sqrt(v)
+    denom = xp_of(v).sqrt(v)
     denom /= bias_correction2_sqrt
     denom += eps
     _addcdiv_(theta, m, denom, -step_size)
-    _bump(p)
 
 
 class Adam(Optimizer):

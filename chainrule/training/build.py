@@ -23,7 +23,7 @@ def build_optimizer(config, params):
     name, lr, wd = config.optimizer, config.lr, config.weight_decay
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd,
-                         nesterov=config.momentum > 0)
+                         nesterov=config.nesterov and config.momentum > 0)
     if name == "adam":
         return optim.Adam(params, lr=lr, weight_decay=wd)
     if name == "adamw":

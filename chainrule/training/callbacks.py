@@ -1,24 +1,33 @@
 """Callbacks: code the Trainer calls at fixed points of training.
 
 Hooks (all optional): ``on_fit_start(trainer)``, ``on_epoch_start(trainer, epoch)``,
+``on_backward_end(trainer, loss)`` (after ``backward``, before the optimizer step),
 ``on_batch_end(trainer, step, loss)``, ``on_epoch_end(trainer, record)``,
 ``on_epoch_logged(trainer, record)`` and ``on_fit_end(trainer)``. ``record`` is the epoch's
 metrics dict; in ``on_epoch_end`` a callback may add keys to it before it is written to
 ``metrics.jsonl``, and ``on_epoch_logged`` runs after it was written (checkpoints are saved
-there, so a checkpoint never precedes its epoch's log line). Setting ``trainer.stop_training = True`` ends
-training after the current epoch. A callback with state implements ``state_dict`` /
-``load_state_dict``, so that it is saved in checkpoints and resumes exactly.
+there, so a checkpoint never precedes its epoch's log line). Setting
+``trainer.stop_training = True`` ends training after the current epoch. A callback with state
+implements ``state_dict`` / ``load_state_dict``, so that it is saved in checkpoints and resumes
+exactly; one with ``stateful = False`` is left out of checkpoints (so adding or removing it does
+not stop a run from resuming).
 """
+import json
 import math
 import os
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LRLogger"]
+__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LRLogger", "DiagnoseCallback"]
 
 
 class Callback:
     """Base class: every hook does nothing."""
 
+    stateful = True         # saved in checkpoints (state_dict / load_state_dict)
+
     def on_fit_start(self, trainer):
+        pass
+
+    def on_backward_end(self, trainer, loss):
         pass
 
     def on_epoch_start(self, trainer, epoch):
@@ -146,3 +155,54 @@ class LRLogger(Callback):
             record["lr"] = lrs[0]
         else:
             record.update({f"lr_{i}": lr for i, lr in enumerate(lrs)})
+
+
+class DiagnoseCallback(Callback):
+    """Gradient-flow diagnostics during training (``chainrule train --diagnose``).
+
+    Attaches ``chainrule.diagnose.Diagnostics`` to the trainer's model (the plain model inside a
+    data-parallel wrapper) and feeds it every step: the loss and the gradients after backward
+    (under MPI these are already averaged over the ranks), the weights after the optimizer
+    step. Not saved in checkpoints: after ``--resume`` it records from the resumed step on.
+
+    Args:
+        thresholds: overrides for ``chainrule.diagnose.THRESHOLDS``.
+    """
+
+    stateful = False
+
+    def __init__(self, thresholds=None):
+        self.thresholds, self.diagnostics = thresholds, None
+
+    def on_fit_start(self, trainer):
+        if self.diagnostics is None:
+            from ..diagnose import Diagnostics
+            self.diagnostics = Diagnostics(trainer.module, trainer.optimizer, self.thresholds)
+
+    def on_backward_end(self, trainer, loss):
+        self.diagnostics.on_backward(loss)
+
+    def on_batch_end(self, trainer, step, loss):
+        self.diagnostics.on_step()
+
+    def report(self):
+        """The ``DiagnosisReport`` of the steps recorded so far (None before training)."""
+        return None if self.diagnostics is None else self.diagnostics.report()
+
+    def write(self, folder):
+        """Write ``diagnosis.txt`` and ``diagnosis.json`` into ``folder``; returns the report."""
+        report = self.report()
+        if report is None:
+            return None
+        with open(os.path.join(folder, "diagnosis.txt"), "w", encoding="utf-8") as f:
+            f.write(str(report) + "\n")
+        data = {"ok": report.ok, "steps": report.steps,
+                "verdicts": [{"kind": v.kind, "message": v.message, "fix": v.fix,
+                              "layer": v.layer, "value": v.value} for v in report.verdicts],
+                "layers": report.layers}
+        tmp = os.path.join(folder, "diagnosis.json.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, default=float)
+            f.write("\n")
+        os.replace(tmp, os.path.join(folder, "diagnosis.json"))
+        return report

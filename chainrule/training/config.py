@@ -7,12 +7,13 @@ keeps the default written here. A run directory stores the config as ``config.js
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["TrainConfig", "MODELS", "DATASETS", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["TrainConfig", "MODELS", "DATASETS", "OPTIMIZERS", "SCHEDULERS", "LR_SCALINGS"]
 
 MODELS = ("lenet", "mlp", "resnet", "autoencoder")
 DATASETS = ("fashion-mnist", "digits", "mnist-idx", "cifar10", "imagefolder")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("onecycle", "cosine", "step", "none")
+LR_SCALINGS = ("none", "linear", "sqrt")
 
 
 @dataclass
@@ -21,15 +22,20 @@ class TrainConfig:
 
     The defaults train the LeNet-style CNN on the bundled Fashion-MNIST subset (9,000 images for
     training, 1,000 held out for validation, 2,000 test images) with Adam and a one-cycle
-    learning-rate schedule; this reaches about 88-89 % test accuracy in well under two minutes on
-    two CPU cores.
+    learning-rate schedule for 5 epochs; this reaches about 87.4 % test accuracy with about two
+    minutes of CPU time (6 epochs: 88.0 %).
 
     Attributes:
         model: one of ``MODELS``. data: one of ``DATASETS``; data_dir: its folder (needed by
             mnist-idx, cifar10 and imagefolder). classes: keep only these classes (names or
             indices), e.g. ``["cat", "dog"]``.
         epochs, batch_size, lr: the usual; lr is the peak rate of the one-cycle schedule.
-        optimizer: one of ``OPTIMIZERS``; momentum (sgd, rmsprop) and weight_decay apply to all.
+            Under ``mpiexec -n N`` batch_size is the batch of each rank (the global batch is N
+            times larger).
+        lr_scaling: under MPI, scale lr with the global batch: ``'none'`` (default: the lr is
+            used as given), ``'linear'`` (x N) or ``'sqrt'`` (x sqrt N).
+        optimizer: one of ``OPTIMIZERS``; momentum (sgd, rmsprop; sgd uses Nesterov momentum
+            unless ``nesterov`` is False); weight_decay applies to all.
         scheduler: one of ``SCHEDULERS``, stepped after every batch.
         grad_clip: clip the global gradient norm to this value (0: off).
         label_smoothing: for the cross-entropy loss.
@@ -48,11 +54,13 @@ class TrainConfig:
     data: str = "fashion-mnist"
     data_dir: str = ""
     classes: list = field(default_factory=list)
-    epochs: int = 6
+    epochs: int = 5
     batch_size: int = 64
     lr: float = 3e-3
+    lr_scaling: str = "none"
     optimizer: str = "adam"
     momentum: float = 0.9
+    nesterov: bool = True
     weight_decay: float = 0.0
     scheduler: str = "onecycle"
     grad_clip: float = 5.0
@@ -87,7 +95,8 @@ class TrainConfig:
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""
         for name, allowed in (("model", MODELS), ("data", DATASETS),
-                              ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS)):
+                              ("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS),
+                              ("lr_scaling", LR_SCALINGS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"--{name.replace('_', '-')} must be one of "
                                  f"{', '.join(allowed)}; got {getattr(self, name)!r}")

@@ -127,7 +127,7 @@ def _read_image_folder(config, folder, size):
     ds = datasets.ImageFolder(folder, transform=T.Compose([T.Resize((size, size)),
                                                            T.ToTensor()]))
     if len(ds) == 0:
-        raise ValueError(f"imagefolder: no readable images under {folder}")
+        raise ValueError(f"dataset is empty: no readable images under {folder}")
     loader = DataLoader(ds, batch_size=64, num_workers=config.workers)
     xs, ys = zip(*[(x.data, y.data) for x, y in loader])
     return np.concatenate(xs), np.concatenate(ys).astype(np.int64), list(ds.classes)
@@ -180,6 +180,9 @@ def load_splits(config):
     Raises:
         FileNotFoundError, RuntimeError, ValueError: missing or unreadable data, bad classes.
     """
+    if config.data_dir and config.data_dir != "system" and \
+            not os.path.isdir(os.path.expanduser(config.data_dir)):
+        raise FileNotFoundError(f"--data-dir {config.data_dir}: no such folder")
     if config.data == "imagefolder":
         (tr_x, tr_y, names), (te_x, te_y, _) = _image_folder(config)
     else:
@@ -192,7 +195,7 @@ def load_splits(config):
     tr_x, tr_y = _limit(tr_x, tr_y, config.limit_train, config.seed)
     te_x, te_y = _limit(te_x, te_y, config.limit_test, config.seed + 1)
     if len(tr_y) == 0:
-        raise ValueError(f"the training set is empty (data {config.data})")
+        raise ValueError(f"dataset is empty: the {config.data} training set has no images")
     size = _image_size(config, tr_x.shape[-1])
     tr_x, te_x = resize_images(tr_x, size), resize_images(te_x, size)
     order = np.random.default_rng(config.seed).permutation(len(tr_y))

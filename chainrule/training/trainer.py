@@ -9,6 +9,13 @@ state, chainrule's default RNG (dropout, random transforms) and the data-order g
 position in the data (epochs and batches done, the loader's shuffle state), the partial epoch's
 running sums, the history and the callbacks' state. ``load_checkpoint`` followed by ``fit``
 continues bit-identically: the losses are the same, to the last bit, as an uninterrupted run.
+
+Under ``mpiexec`` with more than one process the Trainer trains data-parallel (see
+``chainrule.training.parallel``): the model is wrapped in ``DistributedDataParallel``, the training
+set is sharded by a ``DistributedSampler``, every step's loss is the mean over all ranks (a
+non-finite loss on any rank stops every rank, naming it), validation is sharded and summed over
+the ranks, and only rank 0 writes the log and checkpoints. A checkpoint written under MPI holds
+the plain model's weights (no ``module.`` prefix) and loads on every rank.
 """
 import json
 import math
@@ -27,6 +34,7 @@ from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..serialization import load, save
 from .callbacks import Callback
 from .metrics import ClassificationMeter
+from . import parallel
 from .progress import Progress
 
 __all__ = ["Trainer", "TrainingError", "evaluate", "MetricsLog", "CHECKPOINT_FORMAT"]
@@ -69,6 +77,12 @@ class MetricsLog:
             f.writelines(json.dumps(r) + "\n" for r in keep)
 
 
+def _brief(error, limit=240):
+    """An exception's message on one line, shortened to about ``limit`` characters."""
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
 def _is_classifier(task):
     return task == "classify"
 
@@ -80,6 +94,17 @@ def evaluate(model, loader, task="classify", num_classes=None, topk=3, loss_fn=N
         dict: ``loss`` (mean per sample) and, for a classifier, ``acc``, ``top<k>`` and
         ``confusion`` (``(C, C)`` int64 NumPy array, rows = true class).
     """
+    return _meter_result(_evaluate_meter(model, loader, task, num_classes, topk, loss_fn))
+
+
+def _meter_result(meter):
+    result = meter.summary()
+    if meter.confusion is not None:
+        result["confusion"] = meter.confusion
+    return result
+
+
+def _evaluate_meter(model, loader, task, num_classes, topk, loss_fn):
     if loss_fn is None:
         loss_fn = F.cross_entropy if _is_classifier(task) else F.mse_loss
     meter = ClassificationMeter(num_classes if _is_classifier(task) else None, topk)
@@ -95,10 +120,7 @@ def evaluate(model, loader, task="classify", num_classes=None, topk=3, loss_fn=N
                              n=len(x))
     finally:
         model.train(was_training)
-    result = meter.summary()
-    if meter.confusion is not None:
-        result["confusion"] = meter.confusion
-    return result
+    return meter
 
 
 class Trainer:
@@ -123,6 +145,10 @@ class Trainer:
         data_generator: the ``chainrule.Generator`` that shuffles ``train_loader``; its state
             is saved in checkpoints (the default generator always is).
         log_steps: log every step's loss to ``metrics_path``, not only epoch summaries.
+        distributed: ``None`` (default): train data-parallel when launched by ``mpiexec`` with
+            more than one process (see the module docstring); ``False``: never.
+        sampler_seed: under MPI, the ``DistributedSampler`` shuffles with ``sampler_seed +
+            epoch`` (the same on every rank).
 
     Example:
         >>> trainer = Trainer(model, optim.Adam(model.parameters()), train_loader, val_loader,
@@ -133,7 +159,7 @@ class Trainer:
     def __init__(self, model, optimizer, train_loader, val_loader=None, loss_fn=None,
                  scheduler=None, scheduler_interval="step", task="classify", num_classes=None,
                  topk=3, grad_clip=0.0, callbacks=(), metrics_path=None, progress=None,
-                 data_generator=None, log_steps=True):
+                 data_generator=None, log_steps=True, distributed=None, sampler_seed=0):
         if task not in ("classify", "reconstruct"):
             raise ValueError(f"Trainer: task must be 'classify' or 'reconstruct', got {task!r}")
         if scheduler_interval not in ("step", "epoch"):
@@ -143,6 +169,16 @@ class Trainer:
             if not isinstance(cb, Callback):
                 raise TypeError(f"Trainer: callbacks must be Callback instances, got "
                                 f"{type(cb).__name__}")
+        self.world_size = 1 if distributed is False else parallel.world_size()
+        self.rank = 0 if self.world_size == 1 else parallel.rank()
+        self.is_main = self.rank == 0
+        if self.world_size > 1:
+            from ..distributed import DistributedDataParallel
+            if not isinstance(model, DistributedDataParallel):
+                model = DistributedDataParallel(model)
+            train_loader = parallel.shard_train_loader(train_loader, sampler_seed)
+            if not self.is_main:
+                metrics_path, progress = None, Progress(quiet=True)
         self.model, self.optimizer = model, optimizer
         self.train_loader, self.val_loader = train_loader, val_loader
         self.task, self.num_classes, self.topk = task, num_classes, topk
@@ -163,12 +199,23 @@ class Trainer:
         self._meter_state = None   # running sums of the unfinished epoch (after a resume)
         self._loader_state = None
         self._interrupted = False
+        self._agreed_interrupt = False
         self.interrupt_path = None  # where fit saves a checkpoint when interrupted
         self.extra = None           # saved in checkpoints as "extra" (e.g. the run's config)
 
     # ---------------------------------------------------------------------------- helpers
     def log(self, message):
         self.progress.log(message)
+
+    @property
+    def module(self):
+        """The model being trained (inside the ``DistributedDataParallel`` wrapper under MPI)."""
+        return parallel.unwrap(self.model)
+
+    @property
+    def global_batch_size(self):
+        """Samples per optimizer step over all ranks (``batch_size x world_size``)."""
+        return (self.train_loader.batch_size or 1) * self.world_size
 
     def _params(self):
         return [p for group in self.optimizer.param_groups for p in group["params"]]
@@ -184,33 +231,53 @@ class Trainer:
             norm = float(get_total_norm([p.grad for p in params]).item())
         if math.isfinite(norm):
             return
-        names = {id(p): n for n, p in self.model.named_parameters()}
+        names = {id(p): n for n, p in self.module.named_parameters()}
         bad = next((names.get(id(p), "a parameter") for p in params
                     if not np.isfinite(p.grad.data).all()), "a parameter")
-        raise TrainingError(f"non-finite gradient (in {bad}) at step {self.step + 1} (epoch "
-                            f"{epoch}, batch index {batch}); training stopped: try a lower "
-                            f"--lr or gradient clipping")
+        where = "" if self.world_size == 1 else f" (averaged over {self.world_size} ranks)"
+        raise TrainingError(f"non-finite gradient{where} (in {bad}) at step {self.step + 1} "
+                            f"(epoch {epoch}, batch index {batch}); training stopped: try a "
+                            f"lower --lr or gradient clipping")
 
     def train_step(self, x, y, epoch=0, batch=0):
-        """One optimization step on a batch; returns ``(loss as a float, model output)``."""
+        """One optimization step on a batch; returns ``(loss as a float, model output)``.
+
+        Under MPI the loss returned is the mean over every rank's batch (the same on all ranks).
+        """
         out = self.model(x)
         loss = self.loss_fn(out, self._target(x, y))
         value = float(loss.item())
-        if not math.isfinite(value):
-            raise TrainingError(f"non-finite loss ({value}) at step {self.step + 1} (epoch "
-                                f"{epoch}, batch index {batch}); training stopped: try a lower "
-                                f"--lr or gradient clipping")
+        bad = [] if math.isfinite(value) else [self.rank]
+        if self.world_size > 1:
+            # every rank learns whether any rank was interrupted, so all stop at this step
+            value, bad, self._agreed_interrupt = parallel.gather_step(value, len(x),
+                                                                      self._interrupted)
+        if bad:
+            where = "" if self.world_size == 1 else f" on rank(s) {bad} of {self.world_size}"
+            raise TrainingError(f"non-finite loss{where} ({value}) at step {self.step + 1} "
+                                f"(epoch {epoch}, batch index {batch}); training stopped: try a "
+                                f"lower --lr or gradient clipping")
         self.optimizer.zero_grad()
         loss.backward()
         self._check_grads(epoch, batch)
+        self._call("on_backward_end", value)
         self.optimizer.step()
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
         return value, out
 
     def evaluate(self, loader):
-        """``evaluate`` (module function) with this trainer's model, task and loss."""
-        return evaluate(self.model, loader, self.task, self.num_classes, self.topk, self.loss_fn)
+        """``evaluate`` (module function) with this trainer's model, task and loss.
+
+        Under MPI every rank evaluates its contiguous slice of the data and the sums are added
+        over the ranks, so every rank gets the figures of the whole set.
+        """
+        if self.world_size == 1:
+            return evaluate(self.model, loader, self.task, self.num_classes, self.topk,
+                            self.loss_fn)
+        meter = _evaluate_meter(self.module, parallel.shard_eval_loader(loader), self.task,
+                                self.num_classes, self.topk, self.loss_fn)
+        return _meter_result(parallel.all_reduce_meter(meter))
 
     def _call(self, hook, *args):
         for cb in self.callbacks:
@@ -254,7 +321,9 @@ class Trainer:
         try:
             self._call("on_fit_start")
             if self.step == 0 and self.epoch == 0:
-                self.metrics.write({"event": "start", "step": 0, "time": time.time()})
+                self.metrics.write({"event": "start", "step": 0, "time": time.time(),
+                                    "world_size": self.world_size,
+                                    "global_batch_size": self.global_batch_size})
             last = epochs if stop_after_epochs is None else min(epochs, stop_after_epochs)
             while self.epoch < last and not self.stop_training:
                 if not self._run_epoch(epochs, n_batches, stop_after_steps):
@@ -279,6 +348,8 @@ class Trainer:
         if self._meter_state is not None:
             meter.load_state_dict(self._meter_state)
             self._meter_state = None
+        if parallel.is_distributed_sampler(self.train_loader):
+            self.train_loader.sampler.set_epoch(self.epoch)     # a new shuffle each epoch
         if self._loader_state is not None:
             self.train_loader.load_state_dict(self._loader_state)
             self._loader_state = None
@@ -298,17 +369,22 @@ class Trainer:
             running = meter.summary()
             self.progress.update(self.batches_done, running["loss"], running.get("acc"))
             self._call("on_batch_end", self.step, value)
-            if self._interrupted or (stop_after_steps and self.step >= stop_after_steps):
+            interrupted = self._agreed_interrupt if self.world_size > 1 else self._interrupted
+            if interrupted or (stop_after_steps and self.step >= stop_after_steps):
+                if self.world_size > 1:     # the checkpoint holds the sums of every rank
+                    meter = parallel.all_reduce_meter(meter)
                 self._partial_meter = meter.state_dict()
                 self._partial_loader = self.train_loader.state_dict()
                 self.progress.close()
                 if self.interrupt_path:
                     self.save_checkpoint(self.interrupt_path)
-                if self._interrupted:
+                if interrupted:
                     raise KeyboardInterrupt
                 return False
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
+        if self.world_size > 1:
+            meter = parallel.all_reduce_meter(meter)
         record = {"event": "epoch", "epoch": epoch, "step": self.step}
         record.update({f"train_{k}": v for k, v in meter.summary().items()})
         if self.val_loader is not None:
@@ -343,7 +419,7 @@ class Trainer:
         data_gen = self.data_generator
         return {
             "format": CHECKPOINT_FORMAT,
-            "model": self.model.state_dict(),
+            "model": self.module.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "rng": {"default": _random.get_rng_state(),
@@ -353,21 +429,31 @@ class Trainer:
             "loader": self._partial_loader if mid_epoch else None,
             "meter": self._partial_meter if mid_epoch else None,
             "history": [dict(r) for r in self.history],
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "callbacks": [cb.state_dict() for cb in self._stateful_callbacks()],
             "stop_training": self.stop_training,
             "extra": self.extra,
+            "world_size": self.world_size,
         }
+
+    def _stateful_callbacks(self):
+        return [cb for cb in self.callbacks if getattr(cb, "stateful", True)]
 
     def load_state_dict(self, state):
         """Restore ``state_dict()``; the next ``fit`` continues where that run stopped."""
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError("not a chainrule training checkpoint (no "
                                   f"format {CHECKPOINT_FORMAT!r})")
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world_size:
+            raise CheckpointError(f"the checkpoint was written by a job of {saved_world} "
+                                  f"process(es) and this one has {self.world_size}: resume with "
+                                  f"mpiexec -n {saved_world} (the data shards and the schedule "
+                                  f"depend on it)")
         try:
-            self.model.load_state_dict(state["model"])
+            self.module.load_state_dict(state["model"])
         except (RuntimeError, KeyError, ValueError) as e:
             raise CheckpointError(f"the checkpoint does not match the model: "
-                                  f"{str(e).splitlines()[0]}") from None
+                                  f"{_brief(e)}") from None
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.scheduler is not None:
@@ -376,11 +462,12 @@ class Trainer:
                 self.scheduler.load_state_dict(state["scheduler"])
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"the checkpoint's optimizer/scheduler state does not match: "
-                                  f"{str(e).splitlines()[0]}") from None
-        if len(state["callbacks"]) != len(self.callbacks):
+                                  f"{_brief(e)}") from None
+        stateful = self._stateful_callbacks()
+        if len(state["callbacks"]) != len(stateful):
             raise CheckpointError(f"the checkpoint has state for {len(state['callbacks'])} "
-                                  f"callbacks, this trainer has {len(self.callbacks)}")
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+                                  f"callbacks, this trainer has {len(stateful)}")
+        for cb, cb_state in zip(stateful, state["callbacks"]):
             cb.load_state_dict(cb_state)
         _random.set_rng_state(state["rng"]["default"])
         if self.data_generator is not None and state["rng"]["data"] is not None:
@@ -390,16 +477,31 @@ class Trainer:
         self.history = [dict(r) for r in state["history"]]
         self.stop_training = bool(state["stop_training"])
         self._meter_state = state["meter"]
+        if not self.is_main and state["meter"] is not None:
+            # rank 0's checkpoint holds the partial sums of every rank: count them once
+            self._meter_state = ClassificationMeter(
+                self.num_classes if _is_classifier(self.task) else None, self.topk).state_dict()
         self._loader_state = state["loader"]
         self._partial_meter, self._partial_loader = state["meter"], state["loader"]
         self.metrics.truncate_after(self.step)
 
     def save_checkpoint(self, path):
-        """Write ``state_dict()`` to ``path`` with ``chainrule.save`` (atomically)."""
-        save(self.state_dict(), path)
+        """Write ``state_dict()`` to ``path`` with ``chainrule.save`` (atomically); under MPI
+        only rank 0 writes (the state is the same on every rank)."""
+        if self.is_main:
+            save(self.state_dict(), path)
 
     def load_checkpoint(self, path):
-        """Read a checkpoint written by ``save_checkpoint`` and ``load_state_dict`` it."""
+        """Read a checkpoint written by ``save_checkpoint`` and ``load_state_dict`` it.
+
+        Raises:
+            CheckpointError: naming ``path`` and what is wrong (unreadable, not a training
+                checkpoint, or not matching this trainer's model/optimizer/callbacks).
+        """
         state = load(path)
-        self.load_state_dict(state)
+        try:
+            self.load_state_dict(state)
+        except CheckpointError as e:
+            raise CheckpointError(path, e.reason) from None
         return state
+

@@ -31,7 +31,8 @@ def _index_put_samples(dt, rng):
 OPS = [
     OpInfo("sum", cr.sum, torch.sum, unary_samples(), primitives=("Sum",),
            errors=_dim_error(cr.sum)),
-    OpInfo("sum_dim", lambda x: cr.sum(x, -1, keepdim=True), lambda x: torch.sum(x, -1, keepdim=True),
+    OpInfo("sum_dim", lambda x: cr.sum(x, -1, keepdim=True),
+           lambda x: torch.sum(x, -1, keepdim=True),
            unary_samples(shapes=[(3, 4), (2, 3, 4), (5,), (), (2, 0)]), error_names=("sum",),
            errors=_dim_error(cr.sum)),
     OpInfo("sum_dims", lambda x: cr.sum(x, (0, 2)), lambda x: torch.sum(x, (0, 2)),

@@ -35,6 +35,13 @@ def not_tensor(fn, name, *extra):
                       rf"{name}\(\): argument 'input' must be a Tensor", op=fn)
 
 
+def _leaf_inplace(fn, name):
+    """An in-place activation on a leaf that requires grad: RuntimeError naming the op."""
+    return ErrorInput((np.ones(3),), {}, RuntimeError,
+                      rf"{name}: a leaf Variable that requires grad is being used in an in-place",
+                      op=lambda x: fn(x.requires_grad_()))
+
+
 def entry(name, fn, ref, samples, errors=(), extra_args=(), **kw):
     return OpInfo("F." + name, fn, ref, samples,
                   errors=lambda: [not_tensor(fn, name, *extra_args)] + list(errors), **kw)
@@ -64,7 +71,10 @@ OPS = [
     entry("softsign", F.softsign, TF.softsign, act_samples(kinks=ZERO)),
     entry("hardtanh", F.hardtanh, TF.hardtanh,
           act_samples(kinks=(-2.0, -1.0, 0.0, 1.0, 1.5, 2.0),
-                      kwargs=({}, {"min_val": -0.5, "max_val": 1.5}))),
+                      kwargs=({}, {"min_val": -0.5, "max_val": 1.5})),
+          errors=[ErrorInput((np.ones(3), 1.0, -1.0), {}, ValueError,
+                             r"hardtanh: min_val \(1.0\) cannot be greater than max_val \(-1.0\)",
+                             op=F.hardtanh)]),
     entry("hardsigmoid", F.hardsigmoid, TF.hardsigmoid,
           act_samples(-5, 5, kinks=(-4.0, -3.0, 0.0, 3.0, 4.0))),
     entry("hardswish", F.hardswish, TF.hardswish,
@@ -108,7 +118,8 @@ OPS += [
            lambda x: (TF.softmax(x, 0 if x.ndim in (0, 1, 3) else 1),
                       TF.log_softmax(x, 0 if x.ndim in (0, 1, 3) else 1),
                       TF.softmin(x, 0 if x.ndim in (0, 1, 3) else 1)),
-           act_samples(shapes=[(), (4,), (3, 4), (2, 3, 2)])),
+           act_samples(shapes=[(), (4,), (3, 4), (2, 3, 2), (0, 4)]),
+           errors=lambda: [not_tensor(F.softmax, "softmax"), not_tensor(F.softmin, "softmin")]),
     OpInfo("F.glu", F.glu, TF.glu,
            lambda dt, rng: [Sample((uniform(rng, (4,), dt),), desc="1-d"),
                             Sample((uniform(rng, (4, 3), dt), 0), desc="odd other dim"),
@@ -120,7 +131,9 @@ OPS += [
                ErrorInput((np.ones((3, 3)), 1), {}, RuntimeError,
                           "Halving dimension must be even, but dimension 1 is size 3", op=F.glu),
                ErrorInput((np.ones(()),), {}, RuntimeError, "does not support scalars",
-                          op=F.glu)]),
+                          op=F.glu)],
+           no_scalar_reason="glu halves a dimension: torch rejects 0-d input (see the error "
+                            "inputs)"),
     OpInfo("F.prelu", F.prelu, TF.prelu,
            lambda dt, rng: [
                Sample((uniform(rng, (2, 3, 4), dt), uniform(rng, (3,), dt, 0, 0.5)),
@@ -148,7 +161,9 @@ OPS += [
                        (TF.selu, ()), (TF.celu, (1.5,)), (TF.silu, ()), (TF.mish, ()),
                        (TF.hardtanh, (-0.5, 0.5)), (TF.hardsigmoid, ()), (TF.hardswish, ()),
                        (TF.threshold, (0.1, 2.0)), (TF.rrelu, ())]],
-           act_samples(shapes=[(), (3, 4)]), gradgrad=False),
+           act_samples(shapes=[(), (3, 4), (0, 3)]), gradgrad=False,
+           errors=lambda: [_leaf_inplace(lambda x: F.relu(x, inplace=True), "relu_"),
+                           _leaf_inplace(lambda x: F.elu(x, 0.7, inplace=True), "elu_")]),
     OpInfo("F.activation_inplace_underscore",
            lambda x: [F.relu_(x * 1), F.elu_(x * 1), F.leaky_relu_(x * 1, 0.2),
                       F.hardtanh_(x * 1), F.selu_(x * 1), F.celu_(x * 1),
@@ -156,5 +171,7 @@ OPS += [
            lambda x: [TF.relu_(x * 1), TF.elu_(x * 1), TF.leaky_relu_(x * 1, 0.2),
                       TF.hardtanh_(x * 1), TF.selu_(x * 1), TF.celu_(x * 1),
                       TF.threshold_(x * 1, 0.0, 1.0)],
-           act_samples(shapes=[(3, 4)]), gradgrad=False),
+           act_samples(shapes=[(3, 4), (), (0, 3)]), gradgrad=False,
+           errors=lambda: [_leaf_inplace(F.relu_, "relu_"), _leaf_inplace(F.elu_, "elu_"),
+                           _leaf_inplace(lambda x: F.threshold_(x, 0.0, 1.0), "threshold_")]),
 ]

@@ -48,6 +48,9 @@ def _errors():
         ErrorInput((q, q, np.ones((2, 2, 4))), {}, RuntimeError,
                    "key and value must have the same sequence length"),
         ErrorInput((np.ones(4), q, q), {}, RuntimeError, "at least 2 dimensions"),
+        ErrorInput((np.ones(()), q, q), {}, RuntimeError,
+                   r"scaled_dot_product_attention: expected query to have at least 2 dimensions, "
+                   r"got shape \(\)"),
         ErrorInput((q, q, q), {"attn_mask": np.ones((3, 3))}, TypeError,
                    "argument 'attn_mask' must be Tensor",
                    op=lambda a, b, c, attn_mask: F.scaled_dot_product_attention(
@@ -57,4 +60,5 @@ def _errors():
 
 OPS = [OpInfo("scaled_dot_product_attention", F.scaled_dot_product_attention,
               TF.scaled_dot_product_attention, _samples, primitives=("Softmax", "MatMul"),
-              errors=_errors)]
+              no_scalar_reason="query, key and value need >= 2 dims (L, E): torch rejects 0-d "
+                               "(see the error inputs)", errors=_errors)]

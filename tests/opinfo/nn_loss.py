@@ -132,6 +132,40 @@ def _weighted(fn):
     return lambda x, y, w, **kw: fn(x, y, weight=w, **kw)
 
 
+def _weight_errors(fn, name, exact=True):
+    """A weighted elementwise loss: target of another shape, and a weight that does not fit."""
+    x = np.ones((3, 4))
+    match = (rf"{name}: weight shape \(3,\) differs from input shape \(3, 4\)" if exact else
+             rf"{name}: weight of shape \(3,\) cannot be broadcast to the input's shape \(3, 4\)")
+    return lambda: [
+        ErrorInput((x, np.ones(3), x), {}, ValueError,
+                   rf"{name}: target shape \(3,\) differs from input shape \(3, 4\)", op=fn),
+        ErrorInput((x, x, np.ones(3)), {}, ValueError if exact else RuntimeError, match, op=fn)]
+
+
+def _class_weight_errors(fn, name):
+    x = np.zeros((4, 3))
+    return lambda: [
+        ErrorInput((x, np.array([0, 1, 2, 1]), np.ones(2)), {}, RuntimeError,
+                   rf"{name}: expected weight of shape \(3,\) \(one per class\), got \(2,\)",
+                   op=fn),
+        ErrorInput((x, np.array([0, 3, 2, 1]), np.ones(3)), {}, IndexError,
+                   rf"target 3 is out of bounds: class indices must be in \[0, 2\]", op=fn)]
+
+
+def _bce_logits_weights_samples(dt, rng):
+    def s(shape, pw_shape, red):
+        return Sample((_u(rng, dt, shape, -4, 4), _u(rng, dt, shape, 0, 1),
+                       _u(rng, dt, shape, 0.2, 2), _u(rng, dt, pw_shape, 0.2, 3)),
+                      {"reduction": red}, f"{shape} {red}", no_grad=(2, 3))
+    out = [s((3, 4), (4,), red) for red in _RED]
+    out += [s((), (), "mean"), s((0, 4), (4,), "sum"), s((2, 3), (1,), "none")]
+    x, y, w, p = (_u(rng, dt, (3, 4), -4, 4), _u(rng, dt, (3, 4), 0, 1),
+                  _u(rng, dt, (3, 4), 0.2, 2), _u(rng, dt, (4,), 0.2, 3))
+    out.append(Sample((noncontig(x), y, w, p), {}, "noncontig", no_grad=(2, 3)))
+    return out
+
+
 def _kl_samples(dt, rng):
     out = _pairs(-3.0, -0.1, 0.05, 1.0, kwargs=({}, {"log_target": False}), kink=False)(dt, rng)
     out.append(Sample((_u(rng, dt, (3, 4), -3, 0), _u(rng, dt, (3, 4), -3, 0)),
@@ -187,30 +221,37 @@ OPS = [
     OpInfo("mse_loss", F.mse_loss, TF.mse_loss, _pairs(kink=False),
            errors=_shape_error(F.mse_loss)),
     OpInfo("mse_loss_weighted", _weighted(F.mse_loss), _weighted(TF.mse_loss),
-           _pairs(weight=True, kink=False)),
+           _pairs(weight=True, kink=False),
+           errors=_weight_errors(_weighted(F.mse_loss), "mse_loss")),
     OpInfo("l1_loss", F.l1_loss, TF.l1_loss, _pairs(), errors=_shape_error(F.l1_loss)),
-    OpInfo("l1_loss_weighted", _weighted(F.l1_loss), _weighted(TF.l1_loss), _pairs(weight=True)),
+    OpInfo("l1_loss_weighted", _weighted(F.l1_loss), _weighted(TF.l1_loss), _pairs(weight=True),
+           errors=_weight_errors(_weighted(F.l1_loss), "l1_loss")),
     OpInfo("smooth_l1_loss", F.smooth_l1_loss, TF.smooth_l1_loss,
            _pairs(kwargs=({}, {"beta": 0.5}, {"beta": 0.0})),
            errors=_shape_error(F.smooth_l1_loss)),
     OpInfo("huber_loss", F.huber_loss, TF.huber_loss, _pairs(kwargs=({}, {"delta": 0.5})),
            errors=_shape_error(F.huber_loss)),
     OpInfo("huber_loss_weighted", _weighted(F.huber_loss), _weighted(TF.huber_loss),
-           _pairs(weight=True, kwargs=({"delta": 1.5},))),
+           _pairs(weight=True, kwargs=({"delta": 1.5},)),
+           errors=_weight_errors(_weighted(F.huber_loss), "huber_loss")),
     OpInfo("cross_entropy", F.cross_entropy, TF.cross_entropy, _class_samples(),
            primitives=("LogSoftmax",), errors=_class_errors(F.cross_entropy)),
     OpInfo("cross_entropy_weighted", lambda x, t, w, **kw: F.cross_entropy(x, t, w, **kw),
-           lambda x, t, w, **kw: TF.cross_entropy(x, t, w, **kw), _class_samples(weight=True)),
+           lambda x, t, w, **kw: TF.cross_entropy(x, t, w, **kw), _class_samples(weight=True),
+           errors=_class_weight_errors(lambda x, t, w: F.cross_entropy(x, t, w), "cross_entropy")),
     OpInfo("nll_loss", F.nll_loss, TF.nll_loss, _class_samples(logp=True),
            errors=_class_errors(F.nll_loss)),
     OpInfo("nll_loss_weighted", lambda x, t, w, **kw: F.nll_loss(x, t, w, **kw),
-           lambda x, t, w, **kw: TF.nll_loss(x, t, w, **kw), _class_samples(True, True)),
+           lambda x, t, w, **kw: TF.nll_loss(x, t, w, **kw), _class_samples(True, True),
+           errors=_class_weight_errors(lambda x, t, w: F.nll_loss(x, t, w), "nll_loss")),
     OpInfo("binary_cross_entropy", F.binary_cross_entropy, TF.binary_cross_entropy, _bce_samples,
            errors=lambda: _shape_error(F.binary_cross_entropy)() + [
                ErrorInput((np.array([0.5, 1.5]), np.array([0.0, 1.0])), {}, RuntimeError,
                           "between 0 and 1", op=F.binary_cross_entropy)]),
     OpInfo("binary_cross_entropy_weighted", _weighted(F.binary_cross_entropy),
-           _weighted(TF.binary_cross_entropy), _pairs(0.05, 0.95, 0, 1, weight=True, kink=False)),
+           _weighted(TF.binary_cross_entropy), _pairs(0.05, 0.95, 0, 1, weight=True, kink=False),
+           errors=_weight_errors(_weighted(F.binary_cross_entropy), "binary_cross_entropy",
+                                 exact=False)),
     OpInfo("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
            TF.binary_cross_entropy_with_logits, _pairs(-4, 4, 0, 1, kink=False),
            primitives=("LogSigmoid",), errors=_shape_error(F.binary_cross_entropy_with_logits)),
@@ -219,13 +260,21 @@ OPS = [
                                                                        **kw),
            lambda x, y, w, p, **kw: TF.binary_cross_entropy_with_logits(x, y, w, pos_weight=p,
                                                                         **kw),
-           lambda dt, rng: [Sample((_u(rng, dt, (3, 4), -4, 4), _u(rng, dt, (3, 4), 0, 1),
-                                    _u(rng, dt, (3, 4), 0.2, 2), _u(rng, dt, (4,), 0.2, 3)),
-                                   {"reduction": red}, red, no_grad=(2, 3)) for red in _RED]),
+           _bce_logits_weights_samples, errors=lambda: [
+               ErrorInput((np.ones((3, 4)), np.ones((3, 4)), np.ones((3, 4)), np.ones(3)), {},
+                          RuntimeError, r"binary_cross_entropy_with_logits: pos_weight of shape "
+                          r"\(3,\) cannot be broadcast to the input's shape \(3, 4\)",
+                          op=lambda x, y, w, p: F.binary_cross_entropy_with_logits(
+                              x, y, w, pos_weight=p)),
+               ErrorInput((np.ones((3, 4)), np.ones((3, 4)), np.ones(3), np.ones(4)), {},
+                          RuntimeError, r"binary_cross_entropy_with_logits: weight of shape "
+                          r"\(3,\) cannot be broadcast", op=lambda x, y, w, p:
+                          F.binary_cross_entropy_with_logits(x, y, w, pos_weight=p))]),
     OpInfo("kl_div", F.kl_div, TF.kl_div, _kl_samples, errors=_shape_error(F.kl_div)),
     OpInfo("kl_div_log_target", lambda x, y, **kw: F.kl_div(x, y, log_target=True, **kw),
            lambda x, y, **kw: TF.kl_div(x, y, log_target=True, **kw),
-           _pairs(-3, 0, -3, 0, kink=False)),
+           _pairs(-3, 0, -3, 0, kink=False),
+           errors=_shape_error(lambda x, y, **kw: F.kl_div(x, y, log_target=True, **kw))),
     OpInfo("poisson_nll_loss", F.poisson_nll_loss, TF.poisson_nll_loss, _poisson_samples,
            errors=_shape_error(F.poisson_nll_loss)),
     OpInfo("gaussian_nll_loss", F.gaussian_nll_loss, TF.gaussian_nll_loss, _gauss_samples,

@@ -57,6 +57,7 @@ def _triplet_samples(dt, rng):
     out += [Sample((u(3, 4), u(3, 4), u(3, 4)), {"p": 1}, "p=1"),
             Sample((u(3, 4), u(3, 4), u(3, 4)), {"swap": True, "margin": 2.0}, "swap"),
             Sample((u(4), u(4), u(4)), {"p": 3}, "(D,) p=3"),
+            Sample((u(), u(), u()), {"reduction": "none"}, "0-d: D = 1"),
             Sample((u(0, 4), u(0, 4), u(0, 4)), {}, "empty"),
             Sample((noncontig(u(3, 4)), u(3, 4), u(3, 4)), {}, "noncontig")]
     return out
@@ -114,10 +115,18 @@ def _multilabel_margin_samples(dt, rng):
     t = np.array([[3, 0, -1, 1], [1, 2, 3, 0], [2, 2, -1, -1]], dtype=_I64)
     out = [Sample((_u(rng, dt, (3, 4)), t), {"reduction": r}, r) for r in _RED]
     out += [Sample((_u(rng, dt, (4,)), np.array([2, -1, 0, 0])), {}, "(C,)"),
+            Sample((_u(rng, dt, ()), np.array(0)), {}, "0-d: C = 1"),
             # torch's mean over an empty batch reads uninitialised memory here: compare 'none'
             Sample((_u(rng, dt, (0, 4)), np.zeros((0, 4), _I64)), {"reduction": "none"}, "empty"),
             Sample((noncontig(_u(rng, dt, (3, 4))), t), {}, "noncontig")]
     return out
+
+
+_NO_0D_MLSM = ("averages over the class dim (N, C) / (C,): torch rejects a 0-d input "
+               "(IndexError, see the error inputs)")
+_MLSM_0D = ErrorInput((np.ones(()), np.ones(())), {}, IndexError,
+                      r"multilabel_soft_margin_loss: expected input \(N, C\) or \(C,\), got a 0-d",
+                      op=F.multilabel_soft_margin_loss)
 
 
 def _target_errors(fn, match):
@@ -141,18 +150,29 @@ OPS = [
            primitives=("LogSigmoid",), errors=_shape_error(F.soft_margin_loss)),
     OpInfo("multilabel_soft_margin_loss", F.multilabel_soft_margin_loss,
            TF.multilabel_soft_margin_loss, _multilabel_soft_samples(False),
-           errors=_shape_error(F.multilabel_soft_margin_loss)),
+           no_scalar_reason=_NO_0D_MLSM,
+           errors=lambda: _shape_error(F.multilabel_soft_margin_loss)() + [_MLSM_0D]),
     OpInfo("multilabel_soft_margin_loss_weighted",
            lambda x, y, w, **kw: F.multilabel_soft_margin_loss(x, y, w, **kw),
            lambda x, y, w, **kw: TF.multilabel_soft_margin_loss(x, y, w, **kw),
-           _multilabel_soft_samples(True)),
+           _multilabel_soft_samples(True), no_scalar_reason=_NO_0D_MLSM,
+           errors=lambda: [ErrorInput((np.ones((3, 4)), np.ones((3, 4)), np.ones(3)), {},
+                                      RuntimeError, r"multilabel_soft_margin_loss: weight of "
+                                      r"shape \(3,\) cannot be broadcast to the input's shape "
+                                      r"\(3, 4\)", op=F.multilabel_soft_margin_loss), _MLSM_0D]),
     OpInfo("multi_margin_loss", F.multi_margin_loss, TF.multi_margin_loss,
            _multi_margin_samples(False),
            errors=_target_errors(F.multi_margin_loss, r"target 4 is out of bounds.*\[0, 3\]")),
     OpInfo("multi_margin_loss_weighted",
            lambda x, t, w, **kw: F.multi_margin_loss(x, t, weight=w, **kw),
            lambda x, t, w, **kw: TF.multi_margin_loss(x, t, weight=w, **kw),
-           _multi_margin_samples(True)),
+           _multi_margin_samples(True), errors=lambda: [
+               ErrorInput((np.zeros((3, 4)), np.array([0, 1, 2]), np.ones(3)), {}, RuntimeError,
+                          r"multi_margin_loss: expected weight of shape \(4,\) \(one per class\), "
+                          r"got \(3,\)", op=lambda x, t, w: F.multi_margin_loss(x, t, weight=w)),
+               ErrorInput((np.zeros((3, 4)), np.array([0, 4, 1]), np.ones(4)), {}, IndexError,
+                          r"target 4 is out of bounds.*\[0, 3\]",
+                          op=lambda x, t, w: F.multi_margin_loss(x, t, weight=w))]),
     OpInfo("multilabel_margin_loss", F.multilabel_margin_loss, TF.multilabel_margin_loss,
            _multilabel_margin_samples,
            errors=lambda: [ErrorInput((np.zeros((2, 4)), np.array([[0, 4, -1, 0], [0] * 4])), {},

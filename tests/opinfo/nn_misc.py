@@ -32,7 +32,7 @@ def _embedding_samples(dt, rng):
     w = lambda: uniform(rng, (6, 3), dt)    # noqa: E731
     idx = lambda *v: np.array(v, dtype=np.int64)    # noqa: E731
     return [Sample((idx(1, 3, 3, 0), w()), desc="1-d repeats"),
-            Sample((idx(4), w()), desc="0-d index"),
+            Sample((np.array(4), w()), desc="0-d index"),
             Sample((np.array([[0, 5], [5, 5]]), w()), desc="2-d"),
             Sample((np.zeros((0,), np.int64), w()), desc="empty"),
             Sample((idx(2, 3, 2, 1), w()), {"padding_idx": 2}, desc="padding_idx",
@@ -48,6 +48,13 @@ def _embedding_samples(dt, rng):
                    desc="int32, noncontig weight")]
 
 
+def _dropouts(f, x):
+    """The deterministic dropouts (p = 0, eval mode, alpha_dropout outside training); dropout2d
+    only on the 3-D / 4-D inputs it is meant for (torch deprecates the others)."""
+    out = (f.dropout(x, 0.0), f.dropout(x, 0.7, training=False), f.alpha_dropout(x, 0.3))
+    return out + ((f.dropout2d(x, 0.5, training=False),) if x.ndim in (3, 4) else ())
+
+
 def _pair_samples(dim_kw):
     def gen(dt, rng):
         r = lambda *s: uniform(rng, s, dt)    # noqa: E731
@@ -56,6 +63,8 @@ def _pair_samples(dim_kw):
                 Sample((r(2, 3, 4), r(3, 1)), dict(dim_kw), desc="broadcast 3-d"),
                 Sample((r(1, 4), r(3, 4)), dict(dim_kw), desc="broadcast first"),
                 Sample((r(0, 4), r(0, 4)), dict(dim_kw), desc="empty"),
+                Sample((r(), r()), dict(dim_kw), desc="0-d"),
+                Sample((r(), r(3)), dict(dim_kw), desc="0-d and 1-d"),
                 Sample((noncontig(r(3, 4)), r(3, 4)), dict(dim_kw), desc="noncontig")]
     return gen
 
@@ -64,8 +73,19 @@ OPS = [
     OpInfo("F.linear", F.linear, TF.linear, _linear_samples, errors=lambda: [
         ErrorInput((np.ones((3, 5)), np.ones((2, 4))), {}, RuntimeError,
                    r"linear: input's last dimension must equal weight's in_features 4: input "
-                   r"\(3, 5\)", op=F.linear)]),
-    OpInfo("F.bilinear", F.bilinear, TF.bilinear, _bilinear_samples, errors=lambda: [
+                   r"\(3, 5\)", op=F.linear),
+        ErrorInput((np.ones(()), np.ones((2, 1))), {}, RuntimeError,
+                   r"linear: both arguments need to be at least 1-D, but input is 0-D and weight "
+                   r"\(2, 1\)", op=F.linear)],
+           no_scalar_reason="torch.nn.functional.linear rejects a 0-d input (see the error "
+                            "inputs)"),
+    OpInfo("F.bilinear", F.bilinear, TF.bilinear, _bilinear_samples,
+           no_scalar_reason="bilinear contracts the feature dims of input1 and input2: a 0-d input "
+                            "has none (torch raises)",
+           errors=lambda: [
+        ErrorInput((np.ones(()), np.ones(()), np.ones((1, 1, 1))), {}, RuntimeError,
+                   r"bilinear\(\): inputs need at least 1 dimension, got shapes \(\) and \(\)",
+                   op=F.bilinear),
         ErrorInput((np.ones((5, 3)), np.ones((5, 3)), np.ones((4, 2, 3))), {}, RuntimeError,
                    "input1 size does not match weight size: got 3 but expected 2",
                    op=F.bilinear),
@@ -102,6 +122,7 @@ OPS = [
                Sample((uniform(rng, (2, 3, 4), dt),), {"p": 3.0, "dim": -1}, desc="p=3"),
                Sample((uniform(rng, (2, 3), dt),), {"p": float("inf")}, desc="p=inf"),
                Sample((uniform(rng, (5,), dt),), {"dim": 0}, desc="1-d"),
+               Sample((uniform(rng, (), dt),), {"dim": 0}, desc="0-d"),
                Sample((uniform(rng, (0, 3), dt),), desc="empty"),
                Sample((noncontig(uniform(rng, (3, 4), dt)),), desc="noncontig"),
                Sample((np.array([[0.0, 0.0], [3.0, 4.0]], dtype=dt),), desc="zero row",
@@ -113,8 +134,12 @@ OPS = [
                ErrorInput((np.ones((2, 3)), np.ones((2, 4))), {}, RuntimeError,
                           "cannot be broadcast", op=F.cosine_similarity)]),
     OpInfo("F.cosine_similarity_dim0", F.cosine_similarity, TF.cosine_similarity,
-           lambda dt, rng: [Sample((uniform(rng, (3, 4), dt), uniform(rng, (3, 4), dt)),
-                                   {"dim": 0, "eps": 1e-6})]),
+           lambda dt, rng: [Sample((uniform(rng, s, dt), uniform(rng, s, dt)),
+                                   {"dim": 0, "eps": 1e-6}, desc=str(s))
+                            for s in [(3, 4), (), (3, 0)]],
+           errors=lambda: [ErrorInput((np.ones((2, 3)), np.ones((2, 3))), {"dim": 2}, IndexError,
+                                      r"cosine_similarity: Dimension out of range.*but got 2",
+                                      op=F.cosine_similarity)]),
     OpInfo("F.pairwise_distance", F.pairwise_distance, TF.pairwise_distance,
            _pair_samples({}), errors=lambda: [
                ErrorInput((np.ones((2, 3)), np.ones((2, 4))), {}, RuntimeError,
@@ -124,13 +149,14 @@ OPS = [
                                    desc=str(kw))
                             for kw in ({"p": 1.0}, {"p": 3.0, "keepdim": True},
                                        {"p": float("inf")}, {"eps": 0.0})] +
-           [Sample((uniform(rng, (4,), dt), uniform(rng, (4,), dt)), desc="1-d")]),
-    OpInfo("F.dropout_deterministic",
-           lambda x: (F.dropout(x, 0.0), F.dropout(x, 0.7, training=False),
-                      F.dropout2d(x, 0.5, training=False), F.alpha_dropout(x, 0.3)),
-           lambda x: (TF.dropout(x, 0.0), TF.dropout(x, 0.7, training=False),
-                      TF.dropout2d(x, 0.5, training=False), TF.alpha_dropout(x, 0.3)),
-           lambda dt, rng: [Sample((uniform(rng, (2, 3, 2), dt),))],
+           [Sample((uniform(rng, s, dt), uniform(rng, s, dt)), {"p": 1.0}, desc=str(s))
+            for s in [(4,), (), (0, 4)]],
+           errors=lambda: [ErrorInput((np.ones((2, 3)), np.ones((2, 4))), {"p": 1.0}, RuntimeError,
+                                      r"pairwise_distance: shapes \(2, 3\) and \(2, 4\) cannot be "
+                                      r"broadcast", op=F.pairwise_distance)]),
+    OpInfo("F.dropout_deterministic", lambda x: _dropouts(F, x), lambda x: _dropouts(TF, x),
+           lambda dt, rng: [Sample((uniform(rng, s, dt),), desc=str(s))
+                            for s in [(2, 3, 2), (), (0, 2, 3)]],
            errors=lambda: [ErrorInput((np.ones(3), 1.5), {}, ValueError,
                                       "dropout probability has to be between 0 and 1, but got "
                                       "1.5", op=F.dropout),

@@ -20,7 +20,6 @@ def _pos(rng, dt, *shape):
 
 
 def _bn_train_samples(dt, rng):
-    # no size-0 sample: torch (and chainrule) reject a batch-statistics norm of no values
     return [
         Sample((_r(rng, dt, 4, 3), _r(rng, dt, 3), _r(rng, dt, 3)), {}, "(N, C)"),
         Sample((_r(rng, dt, 2, 3, 4), _r(rng, dt, 3), _r(rng, dt, 3)), {"eps": 1e-3}, "(N, C, L)"),
@@ -29,6 +28,8 @@ def _bn_train_samples(dt, rng):
         Sample((noncontig(_r(rng, dt, 4, 3)), _r(rng, dt, 3), None), {}, "noncontig, no bias"),
         Sample((np.array([[1.0, 2.0], [1.0, -2.0], [1.0, 0.5]], dtype=dt), _r(rng, dt, 2),
                 _r(rng, dt, 2)), {"eps": 0.1}, "constant channel"),
+        Sample((_r(rng, dt, 0, 3), _r(rng, dt, 3), _r(rng, dt, 3)), {},
+               "empty batch: empty output"),
     ]
 
 
@@ -115,11 +116,11 @@ def _gn_ref(x, w, b, num_groups, **kw):
 
 
 def _in_samples(dt, rng):
-    # no size-0 sample: torch rejects an empty batch or zero channels here
     return [
         Sample((_r(rng, dt, 2, 3, 4), _r(rng, dt, 3), _r(rng, dt, 3)), {}, "(N, C, L)"),
         Sample((_r(rng, dt, 2, 2, 2, 3), None, None), {"eps": 1e-3}, "(N, C, H, W), no affine"),
         Sample((noncontig(_r(rng, dt, 2, 3, 4)), _r(rng, dt, 3), None), {}, "noncontig"),
+        Sample((_r(rng, dt, 0, 3, 4), None, None), {}, "empty batch, no affine"),
     ]
 
 
@@ -162,27 +163,57 @@ def _lrn_samples(dt, rng):
     ]
 
 
+_NC = "normalises per channel of an (N, C, *) input: torch rejects a 0-d input (see the errors)"
+_NORMALIZED = ("normalises over normalized_shape, which torch requires to name >= 1 trailing dim: "
+               "a 0-d input has none (see the error inputs)")
+
+
+def _eval_bn(*a, **kw):
+    return F.batch_norm(*a, training=False, **kw)
+
+
 OPS = [
     OpInfo("batch_norm_train", _bn_train, _bn_train_ref, _bn_train_samples,
-           primitives=("BatchNorm",), errors=_bn_errors),
-    OpInfo("batch_norm_eval", lambda *a, **kw: F.batch_norm(*a, training=False, **kw),
-           lambda *a, **kw: TF.batch_norm(*a, training=False, **kw), _bn_eval_samples),
+           primitives=("BatchNorm",), errors=_bn_errors, no_scalar_reason="batch_norm " + _NC),
+    OpInfo("batch_norm_eval", _eval_bn, lambda *a, **kw: TF.batch_norm(*a, training=False, **kw),
+           _bn_eval_samples, no_scalar_reason="batch_norm " + _NC,
+           errors=lambda: [ErrorInput((np.ones((4, 3)), np.ones(2), np.ones(3)), {}, RuntimeError,
+                                      r"batch_norm: expected running_mean of shape \(3,\), got "
+                                      r"\(2,\)", op=_eval_bn),
+                           ErrorInput((np.ones(()), np.ones(()), np.ones(())), {}, ValueError,
+                                      r"batch_norm: expected input of at least 2 dims "
+                                      r"\(N, C, \*\), got \(\)", op=_eval_bn)]),
     OpInfo("layer_norm", _ln, _ln_ref, _ln_samples, primitives=("LayerNorm",),
+           no_scalar_reason="layer_norm " + _NORMALIZED,
            errors=lambda: [ErrorInput((np.ones((2, 3)), (4,)), {}, RuntimeError,
                                       r"normalized_shape=\[4\].*\[\*, 4\].*\(2, 3\)",
-                                      op=F.layer_norm)]),
-    OpInfo("group_norm", _gn, _gn_ref, _gn_samples,
+                                      op=F.layer_norm),
+                           ErrorInput((np.ones(()), ()), {}, RuntimeError,
+                                      r"layer_norm: given normalized_shape=\[\].*input of size "
+                                      r"\(\)", op=F.layer_norm)]),
+    OpInfo("group_norm", _gn, _gn_ref, _gn_samples, no_scalar_reason="group_norm " + _NC,
            errors=lambda: [ErrorInput((np.ones((2, 3, 4)), 2), {}, RuntimeError,
                                       r"divisible by num_groups.*\(2, 3, 4\).*num_groups=2",
-                                      op=F.group_norm)]),
-    OpInfo("instance_norm", _in, _in_ref, _in_samples,
+                                      op=F.group_norm),
+                           ErrorInput((np.ones(()), 1), {}, RuntimeError,
+                                      r"group_norm: expected input of at least 2 dims "
+                                      r"\(N, C, \*\), got \(\)", op=F.group_norm)]),
+    OpInfo("instance_norm", _in, _in_ref, _in_samples, no_scalar_reason="instance_norm " + _NC,
            errors=lambda: [ErrorInput((np.ones((2, 3, 1)),), {}, ValueError,
                                       r"more than 1 spatial element.*\(2, 3, 1\)",
-                                      op=F.instance_norm)]),
-    OpInfo("rms_norm", _rms, _rms_ref, _rms_samples,
+                                      op=F.instance_norm),
+                           ErrorInput((np.ones(()),), {}, ValueError,
+                                      r"instance_norm: expected input of at least 3 dims "
+                                      r"\(N, C, \*\), got \(\)", op=F.instance_norm)]),
+    OpInfo("rms_norm", _rms, _rms_ref, _rms_samples, no_scalar_reason="rms_norm " + _NORMALIZED,
            errors=lambda: [ErrorInput((np.ones((2, 3)), (4,)), {}, RuntimeError,
                                       r"normalized_shape=\[4\]", op=F.rms_norm)]),
     OpInfo("local_response_norm", F.local_response_norm, TF.local_response_norm, _lrn_samples,
+           no_scalar_reason="local_response_norm needs (N, C, *) with >= 3 dims: torch rejects "
+                            "fewer (see the error inputs)",
            errors=lambda: [ErrorInput((np.ones((2, 3)), 2), {}, ValueError,
-                                      r"3D or higher.*\(2, 3\)", op=F.local_response_norm)]),
+                                      r"3D or higher.*\(2, 3\)", op=F.local_response_norm),
+                           ErrorInput((np.ones(()), 2), {}, ValueError,
+                                      r"local_response_norm: expected 3D or higher dimensional "
+                                      r"input, got input of size \(\)", op=F.local_response_norm)]),
 ]

@@ -31,8 +31,12 @@ def _errors():
                        r"lstm_gates: expected gates \(\*, 4H\) and c \(\*, H\).*\(2, 8\) and "
                        r"\(2, 3\)"),
             ErrorInput((np.ones((2, 8)), np.ones((3, 2))), {}, RuntimeError,
-                       "same leading dims")]
+                       "same leading dims"),
+            ErrorInput((np.ones(()), np.ones(())), {}, RuntimeError,
+                       r"lstm_gates: expected gates \(\*, 4H\) and c \(\*, H\) with the same "
+                       r"leading dims, got \(\) and \(\)")]
 
 
 OPS = [OpInfo("lstm_gates", lstm_gates, _torch_gates, _samples, primitives=("LSTMGates",),
-              errors=_errors)]
+              no_scalar_reason="the gates are (*, 4H): a 0-d tensor has no gate dim (see the "
+                               "error inputs)", errors=_errors)]

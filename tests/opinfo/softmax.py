@@ -26,6 +26,11 @@ def _samples(dtype, rng):
     return out
 
 
+def _small_samples(dtype, rng):
+    """(3, 4), 0-d and size-0 inputs (the methods reduce over dims -1 and 0)."""
+    return [Sample((uniform(rng, s, dtype, -3, 3),), desc=f"{s}") for s in [(3, 4), (), (0, 3)]]
+
+
 def _errors(fn, name):
     return lambda: [
         ErrorInput((np.ones((2, 3)), 2), {}, IndexError, r"Dimension out of range", op=fn),
@@ -42,15 +47,23 @@ OPS = [
     OpInfo("log_softmax", cr.log_softmax, torch.log_softmax, _samples,
            primitives=("LogSoftmax",), errors=_errors(cr.log_softmax, "log_softmax")),
     OpInfo("softmax_method", lambda x: (x.softmax(-1), x.log_softmax(dim=0)),
-           lambda x: (x.softmax(-1), x.log_softmax(dim=0)),
-           lambda dt, rng: [Sample((uniform(rng, (3, 4), dt, -3, 3),))]),
-    OpInfo("softmax_dtype", lambda x: (cr.softmax(x, 1, dtype=cr.float64),
+           lambda x: (x.softmax(-1), x.log_softmax(dim=0)), _small_samples,
+           errors=lambda: [ErrorInput((np.ones((2, 3)),), {}, IndexError,
+                                      r"softmax.*Dimension out of range.*but got 2",
+                                      op=lambda x: x.softmax(2))]),
+    OpInfo("softmax_dtype", lambda x: (cr.softmax(x, -1, dtype=cr.float64),
                                        cr.log_softmax(x, 0, dtype=cr.float64)),
-           lambda x: (torch.softmax(x, 1, dtype=torch.float64),
-                      torch.log_softmax(x, 0, dtype=torch.float64)),
-           lambda dt, rng: [Sample((uniform(rng, (3, 4), dt, -3, 3),))]),
+           lambda x: (torch.softmax(x, -1, dtype=torch.float64),
+                      torch.log_softmax(x, 0, dtype=torch.float64)), _small_samples,
+           errors=lambda: [ErrorInput((np.ones((2, 3)),), {}, IndexError,
+                                      r"log_softmax.*Dimension out of range.*but got -3",
+                                      op=lambda x: cr.log_softmax(x, -3, dtype=cr.float64))]),
     OpInfo("log_softmax_int_dtype", lambda x: cr.log_softmax(x.long(), 1, dtype=cr.float32),
            lambda x: torch.log_softmax(x.long(), 1, dtype=torch.float32),
            lambda dt, rng: [Sample((uniform(rng, (3, 4), dt, -3, 3),))], grad=False,
-           tol={"float64": (1e-6, 1e-7)}),   # why: the output is float32 in every run
+           tol={"float64": (1e-6, 1e-7)},   # why: the output is float32 in every run
+           errors=lambda: [ErrorInput((np.ones((2, 3)),), {}, RuntimeError,
+                                      r"log_softmax\(\): expected a floating-point input, got "
+                                      r"(chainrule\.)?int64",
+                                      op=lambda x: cr.log_softmax(x.long(), 1))]),
 ]

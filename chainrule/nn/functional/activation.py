@@ -54,6 +54,9 @@ def relu_(input):
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val); gradient 1 strictly inside, 0 outside and at the edges."""
     _check(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
     out = where(input <= min_val, min_val, where(input >= max_val, max_val, input))
     return _inplace(input, out, inplace, "hardtanh_")
 

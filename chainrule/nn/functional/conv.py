@@ -49,13 +49,21 @@ def _check_args(op, input, weight, bias, n):
     return (ops.unsqueeze(input, 0) if unbatched else input), unbatched
 
 
+def _check_bias(bias, channels, op):
+    """The bias argument as the fused primitives take it: () for none, else (bias,)."""
+    if bias is None:
+        return ()
+    _check_tensor(bias, "bias", op)
+    if tuple(bias.shape) != (channels,):
+        raise RuntimeError(f"{op}: expected bias of shape ({channels},), got "
+                           f"{tuple(bias.shape)}")
+    return (bias,)
+
+
 def _add_bias(out, bias, op):
     if bias is None:
         return out
-    _check_tensor(bias, "bias", op)
-    if tuple(bias.shape) != (out.shape[1],):
-        raise RuntimeError(f"{op}: expected bias of shape ({out.shape[1]},), got "
-                           f"{tuple(bias.shape)}")
+    _check_bias(bias, out.shape[1], op)
     return out + ops.reshape(bias, (1, -1) + (1,) * (out.ndim - 2))
 
 
@@ -109,13 +117,13 @@ def _conv(op, input, weight, bias, stride, padding, dilation, groups, n):
             f"{op}: Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
             f"Kernel size: ({' x '.join(map(str, ext))}). Kernel size can't be greater than "
             "actual input size")
+    b = _check_bias(bias, weight.shape[0], op)      # added inside the fused primitive
     if n == 1:
         x, w = ops.unsqueeze(x, 2), ops.unsqueeze(weight, 2)
-        out = Conv2d.apply(x, w, (1,) + stride, (0,) + padding, (1,) + dilation, int(groups))
+        out = Conv2d.apply(x, w, (1,) + stride, (0,) + padding, (1,) + dilation, int(groups), *b)
         out = ops.squeeze(out, 2)
     else:
-        out = Conv2d.apply(x, weight, stride, padding, dilation, int(groups))
-    out = _add_bias(out, bias, op)
+        out = Conv2d.apply(x, weight, stride, padding, dilation, int(groups), *b)
     return ops.squeeze(out, 0) if unbatched else out
 
 
@@ -188,15 +196,15 @@ def _conv_transpose(op, input, weight, bias, stride, padding, output_padding, gr
     if any(s <= 0 for s in out_size):
         raise RuntimeError(f"{op}: Given input size per channel {list(x.shape[2:])}, calculated "
                            f"output size {out_size} is too small")
+    b = _check_bias(bias, weight.shape[1] * groups, op)
     if n == 1:
         out = ConvTranspose2d.apply(ops.unsqueeze(x, 2), ops.unsqueeze(weight, 2), (1,) + stride,
                                     (0,) + padding, (0,) + output_padding, (1,) + dilation,
-                                    int(groups))
+                                    int(groups), *b)
         out = ops.squeeze(out, 2)
     else:
         out = ConvTranspose2d.apply(x, weight, stride, padding, output_padding, dilation,
-                                    int(groups))
-    out = _add_bias(out, bias, op)
+                                    int(groups), *b)
     return ops.squeeze(out, 0) if unbatched else out
 
 

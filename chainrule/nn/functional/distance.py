@@ -64,6 +64,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     Shape: (N, D) or (D,) each -> (N,) or () (keepdim keeps a trailing 1).
     """
     ndim = max(x1.ndim, x2.ndim)
+    broadcast_shapes(tuple(x1.shape), tuple(x2.shape), op="pairwise_distance")
     diff = x1 - x2 + eps
     if ndim == 0:
         return _abs(diff)

@@ -17,7 +17,10 @@ def linear(input, weight, bias=None):
     if weight.ndim not in (1, 2):
         raise RuntimeError(f"linear: expected weight to be 1-D or 2-D, got shape "
                            f"{tuple(weight.shape)}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[-1]:
+    if input.ndim == 0:
+        raise RuntimeError(f"linear: both arguments need to be at least 1-D, but input is 0-D "
+                           f"and weight {tuple(weight.shape)}")
+    if input.shape[-1] != weight.shape[-1]:
         raise RuntimeError(f"linear: input's last dimension must equal weight's in_features "
                            f"{weight.shape[-1]}: input {tuple(input.shape)}, weight "
                            f"{tuple(weight.shape)}")
@@ -46,6 +49,9 @@ def bilinear(input1, input2, weight, bias=None):
     if weight.ndim != 3:
         raise RuntimeError(f"bilinear(): weight must be 3-dimensional, got shape "
                            f"{tuple(weight.shape)}")
+    if input1.ndim == 0 or input2.ndim == 0:
+        raise RuntimeError(f"bilinear(): inputs need at least 1 dimension, got shapes "
+                           f"{tuple(input1.shape)} and {tuple(input2.shape)}")
     if input1.ndim != input2.ndim:
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and "
                            f"{input2.ndim}")

@@ -58,6 +58,22 @@ def _same_shape(op, input, target, name="target"):
                          f"reshape it to the input's shape)")
 
 
+def _broadcast_weight(op, weight, input, name="weight"):
+    """``weight`` must broadcast to the input's shape (torch), else a RuntimeError naming both."""
+    if weight is None:
+        return None
+    _check_tensor(op, name, weight)
+    shape, target = tuple(weight.shape), tuple(input.shape)
+    try:
+        ok = np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"{op}: {name} of shape {shape} cannot be broadcast to the input's "
+                           f"shape {target}")
+    return weight
+
+
 def _weighted(op, loss, weight, input, reduction, mean_by_weight=True):
     """torch 2.x elementwise ``weight``: same shape as input; 'mean' divides by sum(weight)."""
     if weight is None:
@@ -343,6 +359,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if data.size and not bool(((data >= 0) & (data <= 1)).all()):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                            "(use binary_cross_entropy_with_logits for logits)")
+    _broadcast_weight("binary_cross_entropy", weight, input)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * weight
@@ -369,6 +386,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """
     reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     _same_shape("binary_cross_entropy_with_logits", input, target)
+    _broadcast_weight("binary_cross_entropy_with_logits", weight, input)
+    _broadcast_weight("binary_cross_entropy_with_logits", pos_weight, input, "pos_weight")
     neg_log_sig = -logsigmoid(input)
     if pos_weight is not None:
         neg_log_sig = (1 + (pos_weight - 1) * target) * neg_log_sig

@@ -9,6 +9,7 @@ import numpy as np
 from ...ops import (logsigmoid, sqrt, where, clamp_min, relu, minimum, linalg_vector_norm, reshape,
                     sum as _sum)
 from .loss import _reduction, _reduce, _same_shape, _check_tensor, _class_targets, _const, _pick
+from .loss import _broadcast_weight
 
 __all__ = ["cosine_embedding_loss", "margin_ranking_loss", "hinge_embedding_loss",
            "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
@@ -117,6 +118,8 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     reduction = _reduction(op, size_average, reduce, reduction)
     _same_shape(op, anchor, positive, "positive")
     _same_shape(op, anchor, negative, "negative")
+    if anchor.ndim == 0:         # torch: a 0-d triplet is one sample with D = 1
+        anchor, positive, negative = (reshape(t, (1,)) for t in (anchor, positive, negative))
     if anchor.ndim not in (1, 2):
         raise RuntimeError(f"{op}: expected 1D (D) or 2D (N, D) inputs, got {tuple(anchor.shape)}")
     if margin <= 0:
@@ -165,7 +168,9 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     reduction = _reduction(op, size_average, reduce, reduction)
     _same_shape(op, input, target)
     if input.ndim == 0:
-        raise RuntimeError(f"{op}: expected input (N, C) or (C,), got a 0-d tensor")
+        raise IndexError(f"{op}: expected input (N, C) or (C,), got a 0-d tensor (no class "
+                         "dim)")     # torch: IndexError
+    _broadcast_weight(op, weight, input)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -232,6 +237,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     """
     op = "multilabel_margin_loss"
     reduction = _reduction(op, size_average, reduce, reduction)
+    _check_tensor(op, "input", input)
+    _check_tensor(op, "target", target)
+    if input.ndim == 0 and target.ndim == 0:     # torch: one sample of C = 1
+        input, target = reshape(input, (1,)), reshape(target, (1,))
     _margin_input(op, input)
     _check_tensor(op, "target", target)
     if tuple(target.shape) != tuple(input.shape) or target.dtype.is_floating_point:

@@ -71,7 +71,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _check_param("batch_norm", name, t, (c,))
     if training:
         count = input.shape[0] * int(np.prod(_shape(input)[2:]))
-        if count <= 1:
+        if count == 0:      # torch: no values give an empty output; running stats unchanged
+            n = input.ndim
+            y = input * _channel_view(weight, n) if weight is not None else input * 1
+            return y + _channel_view(bias, n) if bias is not None else y
+        if count == 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                              f"got input size {_shape(input)}")
         y, batch_mean, batch_var = BatchNorm.apply(input, weight, bias, eps)

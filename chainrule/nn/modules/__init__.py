@@ -5,7 +5,7 @@ from .module import Module
 
 _FILES = ("container", "linear", "activation", "loss", "conv", "pooling", "normalization",
           "dropout", "sparse", "rnn", "attention", "transformer", "flatten", "padding",
-          "pixelshuffle", "upsampling", "distance")
+          "pixelshuffle", "upsampling", "distance", "fold")
 
 __all__ = ["Module"]
 for _f in _FILES:

@@ -68,7 +68,8 @@ class MultiheadAttention(Module):
         self.num_heads, self.dropout, self.batch_first = num_heads, dropout, batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
-            raise AssertionError("embed_dim must be divisible by num_heads")
+            raise AssertionError(f"MultiheadAttention: embed_dim must be divisible by num_heads "
+                                 f"(got embed_dim={embed_dim}, num_heads={num_heads})")
         if not self._qkv_same_embed_dim:
             self.q_proj_weight = Parameter(_empty(embed_dim, embed_dim, **factory))
             self.k_proj_weight = Parameter(_empty(embed_dim, self.kdim, **factory))
@@ -108,8 +109,25 @@ class MultiheadAttention(Module):
         if self.bias_v is not None:
             init.xavier_normal_(self.bias_v)
 
+    def _check_inputs(self, query, key, value):
+        """Name the module, the argument, the expected feature size and the shape received."""
+        label = f"MultiheadAttention(embed_dim={self.embed_dim}, num_heads={self.num_heads})"
+        layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
+        for what, t, size in (("query", query, self.embed_dim), ("key", key, self.kdim),
+                              ("value", value, self.vdim)):
+            if t.ndim not in (2, 3):
+                raise AssertionError(f"{label}: expected {what} to be 2-D (L, E) or 3-D "
+                                     f"{layout}, got shape {tuple(t.shape)}")
+            if t.shape[-1] != size:
+                hint = "embed_dim" if what == "query" else ("kdim" if what == "key" else "vdim")
+                raise AssertionError(f"{label}: was expecting embedding dimension of {size} for "
+                                     f"{what}, but got {what} of shape {tuple(t.shape)} (last "
+                                     f"dim {t.shape[-1]}); build the layer with "
+                                     f"{hint}={t.shape[-1]} or project the {what}")
+
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
+        self._check_inputs(query, key, value)
         if self.batch_first and query.ndim == 3:
             # keep self-attention's identity (query is key is value): one packed projection
             same_kv = key is value

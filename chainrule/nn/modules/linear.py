@@ -69,6 +69,12 @@ class Linear(Module):
         if input.ndim == 0 or input.shape[-1] != self.in_features:
             raise RuntimeError(f"{self!r}: expected input with last dimension "
                                f"{self.in_features}, got {tuple(input.shape)}")
+        if input.dtype is not self.weight.dtype:
+            fix = f"convert the input with .to({self.weight.dtype})"
+            if input.dtype.is_floating_point:
+                fix += f" or the layer with .to({input.dtype})"
+            raise RuntimeError(f"{self!r}: expected input of dtype {self.weight.dtype} (the "
+                               f"weight's), got {input.dtype}; {fix}")
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):

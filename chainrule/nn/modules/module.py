@@ -375,7 +375,10 @@ class Module:
         ``strict``; otherwise returns the missing and unexpected keys.
         """
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
+        optional = {(prefix + "." if prefix else "") + name
+                    for prefix, module in self.named_modules()
+                    for name in getattr(module, "_optional_state_keys", ())}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = []
         for key, target in own.items():
@@ -389,12 +392,12 @@ class Module:
                                   f"model is {tuple(target.shape)}.")
         if mismatched or (strict and (missing or unexpected)):
             lines = []
-            if missing:
+            if strict and missing:       # as torch: non-strict loading reports only mismatches
                 lines.append("Missing key(s) in state_dict: " +
-                             ", ".join(f'"{k}"' for k in missing))
-            if unexpected:
+                             ", ".join(f'"{k}"' for k in missing) + ".")
+            if strict and unexpected:
                 lines.append("Unexpected key(s) in state_dict: " +
-                             ", ".join(f'"{k}"' for k in unexpected))
+                             ", ".join(f'"{k}"' for k in unexpected) + ".")
             lines.extend(mismatched)
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" +
                                "\n\t".join(lines))
@@ -513,6 +516,6 @@ def _check_name(name, kind):
     if not isinstance(name, str):
         raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if "." in name:
-        raise KeyError(f'{kind} name can\'t contain "."')
+        raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
     if name == "":
         raise KeyError(f'{kind} name can\'t be empty string ""')

@@ -21,6 +21,8 @@ class _NormBase(Module):
     """Shared state of batch and instance norm: affine parameters and running statistics."""
     _layout = ""          # the expected input, e.g. "(N, C, H, W)"
     _dims = ()            # accepted input dims
+    # As torch: a checkpoint without the batch counter (an older format) still loads strictly.
+    _optional_state_keys = ("num_batches_tracked",)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):

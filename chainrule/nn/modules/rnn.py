@@ -115,15 +115,21 @@ class RNNBase(Module):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
                              f"{input.ndim}D instead")
         if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {input.shape[-1]}")
+            raise RuntimeError(f"{self._label()}: input.size(-1) must be equal to input_size. "
+                               f"Expected {self.input_size}, got {input.shape[-1]} (input of "
+                               f"shape {tuple(input.shape)}; its last dimension holds the "
+                               "features)")
         if not input.dtype.is_floating_point:
             raise RuntimeError(f"{type(self).__name__}: expected a floating-point input, got "
                                f"{input.dtype}")
 
+    def _label(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
     def _check_hidden(self, hx, expected, what="hidden"):
         if tuple(hx.shape) != expected:
-            raise RuntimeError(f"Expected {what} size {expected}, got {list(hx.shape)}")
+            raise RuntimeError(f"{self._label()}: Expected {what} size {expected}, got "
+                               f"{list(hx.shape)}")
 
     def _run(self, input, hx):
         """Shared forward: returns (output, h_n) or (output, (h_n, c_n)) as torch."""

@@ -1,7 +1,9 @@
-"""Convolution primitives on NCHW tensors: Conv2d and ConvTranspose2d.
+"""Convolution primitives on NCHW tensors: Conv2d and ConvTranspose2d (each with an optional
+fused bias), and Conv2dWeight, the weight gradient.
 
 Composite reference: ``unfold`` + ``matmul`` (``conv2d_reference`` and
-``conv_transpose2d_reference`` in chainrule.nn.functional.conv); a test checks both against each other and against torch.
+``conv_transpose2d_reference`` in chainrule.nn.functional.conv); a test checks both against each
+other and against torch.
 
 Why channels-last inside: the window view of an NHWC array has contiguous (kernel-column, channel)
 runs, so the im2col copy that feeds the single GEMM is cheap; the result of the GEMM is NHWC too and
@@ -11,7 +13,8 @@ Each backward is written with the same two primitives, so double backward works:
     conv2d:            dx = conv_transpose2d(g, w)      dw = conv2d_weight(x, g)
     conv_transpose2d:  dx = conv2d(g, w)                dw = conv2d_weight(g, x)
 
-where ``conv2d_weight`` is itself a Conv2d with the batch and channel axes swapped.
+where ``conv2d_weight`` is the Conv2dWeight primitive: the forward's im2col matrix (transposed)
+times the upstream gradient, one GEMM; its own backward is again a conv2d / conv_transpose2d.
 """
 from .. import primitive, Primitive
 from ..._backend import xp_of
@@ -39,22 +42,71 @@ def _nhwc_padded(x, pad_h, pad_w):
     pw = (max(pad_w[0], 0), max(pad_w[1], 0))
     if ph == (0, 0) and pw == (0, 0):
         return xp.ascontiguousarray(crop)
-    out = xp.zeros((n, crop.shape[1] + sum(ph), crop.shape[2] + sum(pw), c), dtype=x.dtype)
-    out[:, ph[0]:ph[0] + crop.shape[1], pw[0]:pw[0] + crop.shape[2]] = crop
+    hc, wc = crop.shape[1], crop.shape[2]
+    out = xp.empty((n, hc + sum(ph), wc + sum(pw), c), dtype=x.dtype)
+    # why: zero only the border, so the interior is written once
+    out[:, :ph[0]] = 0
+    out[:, ph[0] + hc:] = 0
+    out[:, ph[0]:ph[0] + hc, :pw[0]] = 0
+    out[:, ph[0]:ph[0] + hc, pw[0] + wc:] = 0
+    out[:, ph[0]:ph[0] + hc, pw[0]:pw[0] + wc] = crop
     return out
+
+
+# Elements of one im2col block (8 MiB of float32): a block buffer this small is reused from the
+# heap and mostly stays in cache, where a full im2col matrix (150 MB for a 64-channel 32x32 layer
+# at batch 64) is a fresh mapping each call and pays a page fault per 4 KiB.
+_BLOCK_ELEMS = 1 << 21
+
+
+def _blocks(n, ho, wo, k):
+    """Yield (n0, n1, h0, h1): whole images, or row bands of one image, each about
+    ``_BLOCK_ELEMS`` im2col elements (``k`` per output pixel); their output rows are contiguous."""
+    per_image = ho * wo * k
+    if per_image == 0:
+        return
+    if per_image <= _BLOCK_ELEMS:
+        step = max(1, _BLOCK_ELEMS // per_image)
+        for n0 in range(0, n, step):
+            yield n0, min(n, n0 + step), 0, ho
+        return
+    band = max(1, _BLOCK_ELEMS // (wo * k))
+    for i in range(n):
+        for h0 in range(0, ho, band):
+            yield i, i + 1, h0, min(ho, h0 + band)
+
+
+def _im2col_blocks(win):
+    """For a window view (N, Ho, Wo, KH, KW, C), yield (first row, block matrix) pairs: the im2col
+    matrix (rows in (n, ho, wo) order, columns in (kh, kw, c) order) one block at a time, copied
+    into one reused buffer."""
+    xp = xp_of(win)
+    n, ho, wo, kh, kw, c = win.shape
+    k = kh * kw * c
+    buf = None
+    for n0, n1, h0, h1 in _blocks(n, ho, wo, k):
+        rows = (n1 - n0) * (h1 - h0) * wo
+        if buf is None:
+            buf = xp.empty(rows * k, dtype=win.dtype)
+        block = buf[:rows * k]
+        xp.copyto(block.reshape(n1 - n0, h1 - h0, wo, kh, kw, c), win[n0:n1, h0:h1])
+        yield (n0 * ho + h0) * wo, block.reshape(rows, k)
 
 
 def _conv_nhwc(xh, w, stride, dilation, groups):
     """Valid (unpadded) convolution of channels-last ``xh`` with ``w`` (O, C/G, KH, KW);
-    returns (N, Ho, Wo, O)."""
+    returns (N, Ho, Wo, O). groups == 1: one GEMM per im2col block."""
+    xp = xp_of(xh)
     n, hp, wp, c = xh.shape
     o, cg, kh, kw = w.shape
     ho = (hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     wo = (wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
     win = _windows(xh, (kh, kw), stride, dilation, (ho, wo))
     if groups == 1:
-        cols = win.reshape(n * ho * wo, kh * kw * c)
-        out = cols @ w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)
+        wm = xp.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))
+        out = xp.empty((n * ho * wo, o), dtype=xp.result_type(xh.dtype, w.dtype))
+        for r0, cols in _im2col_blocks(win):
+            xp.matmul(cols, wm, out=out[r0:r0 + cols.shape[0]])
         return out.reshape(n, ho, wo, o)
     og = o // groups
     cols = win.reshape(n * ho * wo, kh, kw, groups, cg).transpose(3, 0, 1, 2, 4)
@@ -119,69 +171,167 @@ def conv_transpose2d_forward(x, w, stride, padding, output_padding, dilation, gr
     return out.transpose(0, 3, 1, 2)
 
 
+def _weight_grad_nhwc(xh, g, weight_shape, stride, dilation, groups):
+    """dL/dw of a valid convolution of channels-last ``xh`` for upstream ``g`` (N, O, Ho, Wo):
+    the im2col matrix of ``xh`` (transposed) times ``g`` as an (N*Ho*Wo, O) matrix, accumulated
+    over im2col blocks. Returns (O, C/G, KH, KW)."""
+    xp = xp_of(xh)
+    n, _, _, c = xh.shape
+    o, cg, kh, kw = weight_shape
+    ho, wo = g.shape[2], g.shape[3]
+    rows = n * ho * wo
+    gh = g.transpose(0, 2, 3, 1)                 # channels-last view: free when g already is
+    win = _windows(xh, (kh, kw), stride, dilation, (ho, wo))
+    if groups == 1:
+        gm = gh.reshape(rows, o) if gh.flags.c_contiguous else None
+        dw = tmp = None
+        for r0, cols in _im2col_blocks(win):
+            r1 = r0 + cols.shape[0]
+            if gm is not None:
+                gb = gm[r0:r1]
+            else:                                # rows r0:r1 are whole images or one band
+                gb = xp.ascontiguousarray(_rows_of(gh, r0, r1, ho, wo)).reshape(-1, o)
+            if dw is None:
+                dw = cols.T @ gb
+                tmp = xp.empty_like(dw)
+            else:
+                xp.matmul(cols.T, gb, out=tmp)
+                dw += tmp
+        if dw is None:                           # empty batch or empty output
+            dw = xp.zeros((kh * kw * c, o), dtype=xp.result_type(xh.dtype, g.dtype))
+        dw = dw.reshape(kh, kw, c, o)
+        return xp.ascontiguousarray(dw.transpose(3, 2, 0, 1))
+    og = o // groups
+    gm = gh.reshape(rows, o)
+    cols = win.reshape(rows, kh * kw * c)
+    colsg = cols.reshape(rows, kh * kw, groups, cg).transpose(2, 1, 3, 0)
+    colsg = colsg.reshape(groups, kh * kw * cg, rows)
+    dw = colsg @ gm.reshape(rows, groups, og).transpose(1, 0, 2)     # (G, KH*KW*C/G, O/G)
+    dw = dw.reshape(groups, kh, kw, cg, og).transpose(0, 4, 3, 1, 2)
+    return xp.ascontiguousarray(dw.reshape(o, cg, kh, kw))
+
+
+def _rows_of(gh, r0, r1, ho, wo):
+    """Rows r0:r1 of the (N*Ho*Wo, O) matrix of channels-last ``gh`` as an array view: whole
+    images, or a band of rows of one image (the blocks ``_blocks`` makes)."""
+    per = ho * wo
+    if r0 % per == 0 and r1 % per == 0:
+        return gh[r0 // per:r1 // per]
+    i, h0 = r0 // per, (r0 % per) // wo
+    return gh[i:i + 1, h0:h0 + (r1 - r0) // wo]
+
+
 def conv2d_weight(input, grad_out, weight_shape, stride, padding, dilation, groups):
-    """The gradient of conv2d(input, w) w.r.t. w (shape ``weight_shape``) for upstream ``grad_out``:
-    a Conv2d of the input (batch as channels) with grad_out (batch as input channels), stride and
-    dilation swapped."""
-    from .. import reshape, permute, getitem
-    n, c, h, w = input.shape
-    o, ho, wo = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
-    cg, og = c // groups, o // groups
-    inp = permute(reshape(input, (n, groups, cg, h, w)), (2, 1, 0, 3, 4))
-    inp = reshape(inp, (cg, groups * n, h, w))
-    ker = permute(reshape(grad_out, (n, groups, og, ho, wo)), (1, 2, 0, 3, 4))
-    ker = reshape(ker, (o, n, ho, wo))
-    out = Conv2d.apply(inp, ker, dilation, padding, stride, groups)     # (C/G, O, KH', KW')
-    kh, kw = weight_shape[2], weight_shape[3]
-    if out.shape[2] != kh or out.shape[3] != kw:
-        out = getitem(out, (slice(None), slice(None), slice(0, kh), slice(0, kw)))
-    return permute(out, (1, 0, 2, 3))
+    """The gradient of conv2d(input, w) w.r.t. w (shape ``weight_shape``) for upstream
+    ``grad_out`` (Tensors in, a Tensor out; differentiable through Conv2dWeight)."""
+    return Conv2dWeight.apply(input, grad_out, tuple(weight_shape), stride, padding, dilation,
+                              groups)
+
+
+def _transpose_out_pad(in_hw, out_hw, kernel, stride, padding, dilation):
+    """output_padding that makes conv_transpose2d map ``out_hw`` back onto ``in_hw``."""
+    return tuple(in_hw[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1
+                 - (out_hw[i] - 1) * stride[i] for i in range(2))
+
+
+def _crop_to(t, hw):
+    """t (N, C, H', W') cropped to its first hw rows and columns (no-op when it fits)."""
+    from .. import getitem
+    if tuple(t.shape[2:]) == tuple(hw):
+        return t
+    return getitem(t, (slice(None), slice(None), slice(0, hw[0]), slice(0, hw[1])))
+
+
+@primitive
+class Conv2dWeight(Primitive):
+    @staticmethod
+    def forward(ctx, x, g, weight_shape, stride, padding, dilation, groups):
+        """x (N, C, H, W), g (N, O, Ho, Wo) -> dL/dw (O, C/G, KH, KW) of conv2d(x, w)."""
+        ctx.save_for_backward(x, g)
+        ctx.conf = (weight_shape, stride, padding, dilation, groups)
+        xh = _nhwc_padded(x, (padding[0], padding[0]), (padding[1], padding[1]))
+        return _weight_grad_nhwc(xh, g, weight_shape, stride, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, grad_w):
+        """dw is bilinear in (x, g): dx = conv_transpose2d(g, grad_w), dg = conv2d(x, grad_w)"""
+        x, g = ctx.saved_tensors
+        weight_shape, stride, padding, dilation, groups = ctx.conf
+        grad_x = grad_g = None
+        if ctx.needs_input_grad[0]:
+            out_pad = _transpose_out_pad(x.shape[2:], g.shape[2:], weight_shape[2:], stride,
+                                         padding, dilation)
+            grad_x = ConvTranspose2d.apply(g, grad_w, stride, padding, out_pad, dilation, groups)
+        if ctx.needs_input_grad[1]:
+            grad_g = _crop_to(Conv2d.apply(x, grad_w, stride, padding, dilation, groups),
+                              g.shape[2:])
+        return grad_x, grad_g, None, None, None, None, None
+
+
+def _add_channel_bias(out, bias):
+    """out (N, C, H, W) += bias (C,), in place, in out's memory order; returns out."""
+    if bias is not None:
+        out += bias.reshape(1, -1, 1, 1)
+    return out
+
+
+def _bias_grad(grad_out):
+    """d(out + bias)/d bias: the upstream gradient summed over batch and space."""
+    from .. import sum as _sum
+    return _sum(grad_out, (0, 2, 3))
 
 
 @primitive
 class Conv2d(Primitive):
     @staticmethod
-    def forward(ctx, x, w, stride, padding, dilation, groups):
+    def forward(ctx, x, w, stride, padding, dilation, groups, bias=None):
+        """x (N, C, H, W), w (O, C/G, KH, KW), optional bias (O,) -> (N, O, Ho, Wo)."""
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups)
-        return conv2d_forward(x, w, stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        return _add_channel_bias(conv2d_forward(x, w, stride, padding, dilation, groups), bias)
 
     @staticmethod
     def backward(ctx, grad_out):
-        """dx = conv_transpose2d(g, w), dw = conv2d(x^T, g^T) (batch and channels swapped)"""
+        """dx = conv_transpose2d(g, w), dw = conv2d_weight(x, g), db = sum of g over N, H, W"""
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conf
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            out_pad = tuple(
-                x.shape[2 + i] + 2 * padding[i] - dilation[i] * (w.shape[2 + i] - 1) - 1
-                - (grad_out.shape[2 + i] - 1) * stride[i] for i in range(2))
+            out_pad = _transpose_out_pad(x.shape[2:], grad_out.shape[2:], w.shape[2:], stride,
+                                         padding, dilation)
             grad_x = ConvTranspose2d.apply(grad_out, w, stride, padding, out_pad, dilation, groups)
         if ctx.needs_input_grad[1]:
             grad_w = conv2d_weight(x, grad_out, w.shape, stride, padding, dilation, groups)
-        return grad_x, grad_w, None, None, None, None
+        grads = (grad_x, grad_w, None, None, None, None)
+        if ctx.has_bias:
+            grads += (_bias_grad(grad_out) if ctx.needs_input_grad[6] else None,)
+        return grads
 
 
 @primitive
 class ConvTranspose2d(Primitive):
     @staticmethod
-    def forward(ctx, x, w, stride, padding, output_padding, dilation, groups):
+    def forward(ctx, x, w, stride, padding, output_padding, dilation, groups, bias=None):
+        """x (N, Cin, H, W), w (Cin, Cout/G, KH, KW), optional bias (Cout,) -> (N, Cout, Ho, Wo)."""
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups)
-        return conv_transpose2d_forward(x, w, stride, padding, output_padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        out = conv_transpose2d_forward(x, w, stride, padding, output_padding, dilation, groups)
+        return _add_channel_bias(out, bias)
 
     @staticmethod
     def backward(ctx, grad_out):
-        """dx = conv2d(g, w), dw = conv2d(g^T, x^T) (batch and channels swapped)"""
-        from .. import getitem
+        """dx = conv2d(g, w), dw = conv2d_weight(g, x), db = sum of g over N, H, W"""
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conf
         grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
-            grad_x = Conv2d.apply(grad_out, w, stride, padding, dilation, groups)
-            if tuple(grad_x.shape) != tuple(x.shape):   # output_padding >= stride: extra rows
-                grad_x = getitem(grad_x, (slice(None), slice(None), slice(0, x.shape[2]),
-                                          slice(0, x.shape[3])))
+        if ctx.needs_input_grad[0]:       # output_padding >= stride leaves extra rows: crop
+            grad_x = _crop_to(Conv2d.apply(grad_out, w, stride, padding, dilation, groups),
+                              x.shape[2:])
         if ctx.needs_input_grad[1]:
             grad_w = conv2d_weight(grad_out, x, w.shape, stride, padding, dilation, groups)
-        return grad_x, grad_w, None, None, None, None, None
+        grads = (grad_x, grad_w, None, None, None, None, None)
+        if ctx.has_bias:
+            grads += (_bias_grad(grad_out) if ctx.needs_input_grad[7] else None,)
+        return grads
