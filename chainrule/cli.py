@@ -318,7 +318,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         if debug:
             raise
-        _abort_other_ranks_on_error(None)
+        world = _mpi_world()          # every rank stopped at the same step; rank 0 reports
+        if world is not None and world[0] != 0:
+            return EXIT_INTERRUPTED
         print("chainrule: interrupted (a checkpoint of the last step is in the run's "
               "checkpoints folder; continue with --resume)", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -327,22 +329,44 @@ def main(argv=None):
             raise
         hint = "" if _expected(e) else " (this looks like a bug: rerun with --debug and " \
                                        "report the traceback)"
-        _abort_other_ranks_on_error("chainrule: error{where}: " + _one_line(e) + hint)
+        if _other_ranks_print_nothing(e):
+            return EXIT_ERROR
+        _abort_other_ranks_on_error("chainrule: error{where}: " + _one_line(e) + hint, e)
         print(f"chainrule: error: {_one_line(e)}{hint}", file=sys.stderr)
         return EXIT_ERROR
 
 
-def _abort_other_ranks_on_error(message):
-    """Under ``mpiexec`` with several ranks: print ``message`` naming this rank and stop every
-    rank (the others would wait in their next collective); otherwise do nothing. ``None``
-    (Ctrl-C, on which every rank stops at the same step) does nothing."""
-    if message is None or "chainrule.distributed.mpi" not in sys.modules:
-        return                            # never imports mpi4py in a single process
+def _mpi_world():
+    """``(rank, world size)`` when running in an MPI job of several ranks, else None."""
+    if "chainrule.distributed.mpi" not in sys.modules:
+        return None                       # never imports mpi4py in a single process
     from .distributed import mpi
     if not mpi.is_initialized() or mpi.get_world_size() < 2:
+        return None
+    return mpi.get_rank(), mpi.get_world_size()
+
+
+def _other_ranks_print_nothing(e):
+    """A TrainingError under MPI is raised on every rank at the same step (the step's loss and
+    the averaged gradients are the same everywhere): rank 0 reports it, the others stay silent,
+    and every rank exits normally."""
+    from .training.trainer import TrainingError
+    world = _mpi_world()
+    return world is not None and isinstance(e, TrainingError) and world[0] != 0
+
+
+def _abort_other_ranks_on_error(message, error=None):
+    """Under ``mpiexec`` with several ranks: print ``message`` naming this rank and stop every
+    rank (the others would wait in their next collective); otherwise do nothing. Nothing either
+    for a TrainingError, which every rank raises together (see ``_other_ranks_print_nothing``).
+    """
+    from .training.trainer import TrainingError
+    world = _mpi_world()
+    if message is None or world is None or isinstance(error, TrainingError):
         return
-    where = f" on rank {mpi.get_rank()} of {mpi.get_world_size()}"
-    mpi.abort(message.replace("{where}", where, 1) + "; stopping all ranks")
+    from .distributed import mpi
+    mpi.abort(message.replace("{where}", f" on rank {world[0]} of {world[1]}", 1) +
+              "; stopping all ranks")
 
 
 if __name__ == "__main__":

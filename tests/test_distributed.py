@@ -351,3 +351,32 @@ def test_single_process_trainer_never_imports_mpi4py(tmp_path):
     assert proc.returncode == 0, proc.stderr
     start = json.loads(open(tmp_path / "r" / "metrics.jsonl").readline())
     assert start["world_size"] == 1 and start["global_batch_size"] == 64
+
+
+@needs_mpi
+def test_cli_divergence_under_mpi_is_reported_once_with_its_diagnosis(tmp_path):
+    run = tmp_path / "nan"
+    proc, seconds = launch_target(
+        ["-m", "chainrule", "train"], "--data", "digits", "--model", "mlp", "--optimizer", "sgd",
+        "--lr", "1e6", "--grad-clip", "0", "--scheduler", "none", "--epochs", "1",
+        "--limit-train", "200", "--limit-test", "32", "--batch-size", "16", "--no-plots",
+        "--quiet", "--diagnose", "--out", str(run), timeout=60)
+    assert proc.returncode == 1 and seconds < 30
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("chainrule: error")]
+    assert len(errors) == 1 and "non-finite loss on rank(s) [" in errors[0], proc.stderr[-2000:]
+    assert "of 2 (nan) at step " in errors[0]
+    report = json.load(open(run / "diagnosis.json"))
+    assert "lr_too_high" in {v["kind"] for v in report["verdicts"]}
+    assert proc.stdout.count("[lr_too_high]") == 1          # printed by rank 0 only
+
+
+@needs_mpi
+def test_cli_lr_scaling_under_mpi(tmp_path):
+    proc = _train_cli(*CLI_ARGS, "--out", str(tmp_path / "s"), "--lr-scaling", "linear",
+                      "--scheduler", "none", "--stop-after-steps", "2")
+    assert ("batch 16 per rank, global batch 32; lr 0.006 (--lr-scaling linear: --lr 0.003 "
+            "scaled for 2 ranks)") in proc.stdout
+    state = chainrule.load(str(tmp_path / "s" / "checkpoints" / "last.ckpt"))
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.006)
+    config = json.load(open(tmp_path / "s" / "config.json"))
+    assert config["lr"] == 0.003 and config["lr_scaling"] == "linear"   # as given, and the rule

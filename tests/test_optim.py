@@ -382,3 +382,27 @@ def test_lbfgs_converges_and_validates():
         optim.LBFGS([x], lr=-1)
     with pytest.raises(RuntimeError, match="only 'strong_wolfe'"):
         optim.LBFGS([x], line_search_fn="armijo").step(closure)
+
+
+def test_load_state_dict_accepts_numpy_arrays_and_continues_like_torch():
+    import torch
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((3, 2))
+    grads = [rng.standard_normal((3, 2)) for _ in range(6)]
+    tw = torch.tensor(w0, requires_grad=True)
+    topt = torch.optim.Adam([tw], lr=0.1)
+    for g in grads[:3]:
+        tw.grad = torch.tensor(g)
+        topt.step()
+    # a torch state turned into plain arrays (as read from a file) loads into chainrule
+    sd = topt.state_dict()
+    sd["state"] = {k: {n: v.numpy() for n, v in st.items()} for k, st in sd["state"].items()}
+    w = chainrule.tensor(tw.detach().numpy(), requires_grad=True)
+    opt = optim.Adam([w], lr=0.1)
+    opt.load_state_dict(sd)
+    for g in grads[3:]:
+        tw.grad = torch.tensor(g)
+        topt.step()
+        w.grad = chainrule.tensor(g)
+        opt.step()
+        np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)

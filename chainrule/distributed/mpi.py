@@ -379,8 +379,16 @@ def abort(message=None, code=1):
         sys.stderr.flush()
     if _state.comm is not None:
         sys.stdout.flush()
+        _let_launcher_forward_output()
         _state.comm.Abort(code)
         os._exit(code)          # MPI_Abort may return before the launcher kills this process
+
+
+def _let_launcher_forward_output(seconds=0.25):
+    """MPI_Abort makes the launcher kill every process at once, and output still in its pipes
+    can be lost: wait a moment so that the message naming the failed rank gets through."""
+    import time
+    time.sleep(seconds)
 
 
 def _install_excepthook():
@@ -392,6 +400,7 @@ def _install_excepthook():
             sys.stderr.write(f"chainrule.distributed: rank {_state.rank} of {_state.size} failed "
                              f"with {exc_type.__name__}: {exc}; aborting all ranks\n")
             sys.stderr.flush()
+            _let_launcher_forward_output()
         finally:
             _state.comm.Abort(1)
 

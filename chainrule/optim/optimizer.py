@@ -274,9 +274,10 @@ _SCALAR_STATE = ("step", "mu_product")
 
 
 def _copy_value(value, like=None):
-    """Deep-copy a state value; tensors are copied (and cast to ``like``'s float dtype if given)."""
-    if isinstance(value, Tensor):
-        arr = value.data
+    """Deep-copy a state value; tensors and NumPy arrays become Tensor copies (cast to ``like``'s
+    float dtype if given)."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        arr = value.data if isinstance(value, Tensor) else np.asarray(value)
         if like is not None and like.dtype.is_floating_point and arr.dtype != like.data.dtype:
             arr = arr.astype(like.data.dtype)
         else:

@@ -3,7 +3,7 @@ and whole runs on disk (what ``chainrule train`` / ``evaluate`` / ``predict`` do
 
     from chainrule.training import Trainer, TrainConfig, ModelCheckpoint, train_run
 """
-from .callbacks import Callback, EarlyStopping, LRLogger, ModelCheckpoint
+from .callbacks import Callback, DiagnoseCallback, EarlyStopping, LRLogger, ModelCheckpoint
 from .config import TrainConfig
 from .metrics import (ClassificationMeter, RunningMean, accuracy, confusion_matrix,
                       topk_accuracy)
@@ -13,7 +13,7 @@ from .summary import format_summary, model_summary
 from .trainer import MetricsLog, Trainer, TrainingError, evaluate
 
 __all__ = ["Trainer", "TrainingError", "evaluate", "MetricsLog", "TrainConfig", "Callback",
-           "EarlyStopping", "ModelCheckpoint", "LRLogger", "Progress", "accuracy",
-           "topk_accuracy", "confusion_matrix", "RunningMean", "ClassificationMeter", "train_run",
-           "evaluate_run", "load_run", "predict_images", "RunError", "model_summary",
+           "DiagnoseCallback", "EarlyStopping", "ModelCheckpoint", "LRLogger", "Progress",
+           "accuracy", "topk_accuracy", "confusion_matrix", "RunningMean", "ClassificationMeter",
+           "train_run", "evaluate_run", "load_run", "predict_images", "RunError", "model_summary",
            "format_summary"]

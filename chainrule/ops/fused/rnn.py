@@ -53,9 +53,15 @@ class LSTMGates(Primitive):
             grad_gates = cat([gc * g * i * (1 - i), gc * c * f * (1 - f), gc * i * (1 - g * g),
                               grad_h * tc * o * (1 - o)], -1)
             return grad_gates, gc * f
-        gc = grad_c + grad_h * dh_dc
-        grad_gates = cat([gc, gc, gc, grad_h], -1) * coef if ctx.needs_input_grad[0] else None
-        return grad_gates, gc * f if ctx.needs_input_grad[1] else None
+        # first order: nothing is recorded, so plain array math (five ops, no graph bookkeeping)
+        make = type(grad_h)._make
+        gh = grad_h.data
+        gc = grad_c.data + gh * dh_dc.data
+        grad_gates = None
+        if ctx.needs_input_grad[0]:
+            xp = xp_of(gh)
+            grad_gates = make(xp.concatenate([gc, gc, gc, gh], axis=-1) * coef.data)
+        return grad_gates, make(gc * f.data) if ctx.needs_input_grad[1] else None
 
 
 def lstm_gates(gates, c):
