@@ -18,8 +18,9 @@ $(VENV)/.test-deps: pyproject.toml
 run: $(VENV)/.run-deps
 	$(VENV)/bin/chainrule train
 
+# two pytest workers on two cores: one BLAS thread each, or the workers' thread pools thrash
 test: $(VENV)/.test-deps
-	$(PY) -m pytest -n 2 -p no:cacheprovider
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n 2 -p no:cacheprovider
 
 bench: $(VENV)/.test-deps
 	$(PY) benchmarks/bench_engine.py

@@ -89,11 +89,22 @@ def _add_debug(parser):
 def _add_train_arguments(p):
     from .training.config import (DATASETS, LR_SCALINGS, MODELS, OPTIMIZERS, SCHEDULERS,
                                   TrainConfig)
-    d = TrainConfig()
+    from .training.language import LANGUAGE_MODELS, LanguageConfig
+    d, lm = TrainConfig(), LanguageConfig()
     s = argparse.SUPPRESS         # options not given keep TrainConfig's default (or the run's)
-    p.add_argument("--model", choices=MODELS, default=s, help=f"default {d.model}")
-    p.add_argument("--data", choices=DATASETS, default=s,
+    p.add_argument("--model", choices=MODELS + tuple(LANGUAGE_MODELS), default=s,
+                   help=f"default {d.model}; char-transformer and char-lstm are character-level "
+                        f"language models trained on --data shakespeare")
+    p.add_argument("--data", choices=DATASETS + ("shakespeare",), default=s,
                    help=f"default {d.data} (the bundled subset)")
+    p.add_argument("--steps", type=_positive_int, default=s,
+                   help=f"language models: optimizer steps, default {lm.steps}")
+    p.add_argument("--block-size", type=_positive_int, default=s,
+                   help=f"language models: characters of context, default {lm.block_size}")
+    p.add_argument("--time-limit", type=_nonneg_float, default=s,
+                   help="language models: stop after this many seconds (0: no limit)")
+    p.add_argument("--eval-interval", type=_positive_int, default=s,
+                   help=f"language models: validate every N steps, default {lm.eval_interval}")
     p.add_argument("--data-dir", default=s,
                    help="folder of the data files (mnist-idx, cifar10, imagefolder; "
                         "'system' for the full Fashion-MNIST of Debian's package)")
@@ -174,6 +185,19 @@ def build_parser():
     pr.add_argument("--checkpoint", default="last")
     pr.set_defaults(fn=_predict)
 
+    ge = sub.add_parser("generate", help="sample text from a language-model run")
+    ge.add_argument("run", metavar="RUN", help="run directory of 'chainrule train --model "
+                                               "char-transformer' (or char-lstm)")
+    ge.add_argument("--prompt", default="\n", help="text to continue, e.g. 'ROMEO:'")
+    ge.add_argument("--length", type=_positive_int, default=500, help="characters to sample")
+    ge.add_argument("--temperature", type=_nonneg_float, default=0.8,
+                    help="0: greedy; below 1: safer text; above 1: wilder (default 0.8)")
+    ge.add_argument("--top-k", type=_positive_int, default=None,
+                    help="sample only among the k most likely characters")
+    ge.add_argument("--seed", type=int, default=None, help="make the text repeatable")
+    ge.add_argument("--checkpoint", default="best", help="'best', 'last' or a checkpoint file")
+    ge.set_defaults(fn=_generate)
+
     from .training.config import DATASETS, MODELS
     su = sub.add_parser("summary", help="layer table: output shapes, parameter counts, memory "
                                         "kept for backward")
@@ -194,7 +218,7 @@ def build_parser():
     demo.add_argument("--steps", type=_positive_int, default=300)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(fn=_demo)
-    for p in (train, ev, pr, su, ex, demo):
+    for p in (train, ev, pr, ge, su, ex, demo):
         _add_debug(p)
     return parser
 
@@ -205,6 +229,12 @@ def _train(args):
     from .training.progress import Progress
     from .training.run import train_run
     # options not given are absent (argparse.SUPPRESS): they keep the default or the run's value
+    from .training.language import LANGUAGE_MODELS
+    if getattr(args, "model", None) in LANGUAGE_MODELS or getattr(args, "data", None) == \
+            "shakespeare":
+        return _train_language(args)
+    _refuse_options(args, ("steps", "block_size", "time_limit", "eval_interval"),
+                    "only apply to the language models (--model char-transformer|char-lstm)")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in known}
     progress = Progress(quiet=args.quiet)
@@ -214,6 +244,43 @@ def _train(args):
     else:
         train_run(TrainConfig(**given), progress=progress,
                   stop_after_steps=args.stop_after_steps, diagnose=args.diagnose)
+    return 0
+
+
+def _refuse_options(args, names, why):
+    given = [n for n in names if n in vars(args)]
+    if given:
+        flags = ", ".join("--" + n.replace("_", "-") for n in given)
+        raise UsageError(f"chainrule train: {flags} {why}")
+
+
+def _train_language(args):
+    from .training.language import LANGUAGE_MODELS, LanguageConfig, train_language_model
+    from .training.progress import Progress
+    model = getattr(args, "model", None)
+    if model not in LANGUAGE_MODELS:
+        raise UsageError(f"chainrule train: --data shakespeare needs a language model: --model "
+                         f"{' or '.join(LANGUAGE_MODELS)} (got {model or 'the default lenet'})")
+    if getattr(args, "data", "shakespeare") != "shakespeare":
+        raise UsageError(f"chainrule train: --model {model} trains on --data shakespeare, not "
+                         f"{args.data}")
+    if args.resume or args.stop_after_steps or args.diagnose:
+        raise UsageError(f"chainrule train: --resume, --stop-after-steps and --diagnose are not "
+                         f"available for --model {model} yet")
+    known = {f.name for f in dataclasses.fields(LanguageConfig)}
+    image_only = [k for k in vars(args) if k not in known and k not in
+                  ("command", "fn", "resume", "stop_after_steps", "diagnose", "quiet", "debug")]
+    _refuse_options(args, image_only, f"do not apply to --model {model}")
+    given = {k: v for k, v in vars(args).items() if k in known}
+    train_language_model(LanguageConfig(**given), progress=Progress(quiet=args.quiet))
+    return 0
+
+
+def _generate(args):
+    from .training.language import generate_from_run
+    print(generate_from_run(args.run, args.prompt, length=args.length,
+                            temperature=args.temperature, top_k=args.top_k, seed=args.seed,
+                            checkpoint=args.checkpoint))
     return 0
 
 

@@ -94,8 +94,12 @@ class Tensor:
     # so that making a Tensor (once per op) stays cheap.
     _hooks = None
     _retains_grad = False
-    _base = None
-    _is_viewed = False
+    _base = None             # a view: the tensor whose memory it shares (never itself a view)
+    _view_chain = ()         # a view: the view ops that remake it from _base
+    _views = None            # a base: weak references to its views
+    _views_alive = 0
+    _made_in_no_grad = False  # a view taken under no_grad of a tensor that requires grad
+    _multi_view = None        # "output i of SplitBackward0": one of several views made at once
     name = None
 
     def __init__(self, data=(), dtype=None, requires_grad=False):
@@ -465,10 +469,24 @@ class Tensor:
 
     # ---- in-place mechanics ----
     def _check_inplace(self, op):
-        if grad_mode._state.enabled and self.requires_grad and self.grad_fn is None:
+        if not grad_mode._state.enabled:
+            return
+        if self._requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 f"{op}: a leaf Variable that requires grad is being used in an in-place "
                 "operation; wrap it in `with chainrule.no_grad():` or use an out-of-place op")
+        if self._multi_view is not None and (self._requires_grad or self._base._requires_grad):
+            raise RuntimeError(
+                f"{op}: {self._multi_view} is a view and is being modified inplace. This view is "
+                "the output of a function that returns multiple views. Such functions do not "
+                "allow the output views to be modified inplace. You should replace the inplace "
+                "operation by an out-of-place one (or .clone() the output).")
+        if self._made_in_no_grad:
+            raise RuntimeError(
+                f"{op}: a view was created in no_grad mode and is being modified inplace with "
+                "grad mode enabled; this is ambiguous and forbidden (as in torch): take the view "
+                "and make the change both inside the no_grad block (not tracked) or both "
+                "outside it (tracked), or change a .clone()")
 
     def _inplace_from(self, result, op):
         """Make ``self`` hold ``result`` (computed out of place), as an in-place op would."""
@@ -480,29 +498,99 @@ class Tensor:
         if result.shape != self.shape:
             raise RuntimeError(f"{op}: output with shape {tuple(self.shape)} doesn't match the "
                                f"broadcast shape {tuple(result.shape)}")
-        if result.requires_grad and grad_mode._state.enabled:
-            if self._base is not None or self._is_viewed:
-                raise RuntimeError(
-                    f"{op}: in-place change of a tensor that shares memory with a view, while "
-                    "recording a graph, is not supported; use the out-of-place op or .clone()")
+        if grad_mode._state.enabled and (result._requires_grad or self._requires_grad or (
+                self._base is not None and self._base._requires_grad)):
             if result.dtype is not self.dtype:
                 result = _ops.cast(result, self.dtype)
-            # Rebind rather than overwrite: the old array may be saved for backward by earlier ops.
-            self.data = result.data
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
-            self._requires_grad = True
-            # The old array is untouched, so whatever saved it stays valid: self moves on to the
-            # result's (fresh) version counter instead of bumping the shared one.
-            box = result._version
-            box[0] = self._version[0] + 1
-            self._version = box
-            _function._adopt_saved(result.grad_fn, box)
+            if self._base is not None:
+                return self._inplace_on_view(result, op)
+            if not result._requires_grad:
+                # a constant written over a recorded tensor (fill_, copy_): the old graph gets a
+                # zero gradient through a recorded overwrite, not a silent write-through
+                from .ops.index import copy_slices
+                result = copy_slices(self, result, (), op)
+            self._rebind(result)
+            if self._views:
+                self._refresh_views()
             return self
-        xp = self._xp()
-        xp.copyto(self.data, result.data, casting="unsafe")
+        try:
+            self._xp().copyto(self.data, result.data, casting="unsafe")
+        except ValueError:
+            self._raise_read_only(op)
+            raise
         self._version[0] += 1
         return self
+
+    def _rebind(self, result):
+        """Make self the recorded ``result`` (same shape and dtype) of an in-place op on it."""
+        data = result.data
+        if self._views and data.strides != self.data.strides:
+            # keep the memory layout, so that every view of self stays a view when remade
+            fresh = self._xp().empty_like(self.data)
+            fresh[...] = data
+            data = fresh
+        # Rebind rather than overwrite: the old array may be saved for backward by earlier ops.
+        version = self._bump_if_leaf()
+        self.data = data
+        self.grad_fn = result.grad_fn
+        self._output_nr = result._output_nr
+        self._requires_grad = True
+        # The old array is untouched, so what saved it as a graph value stays valid: self moves
+        # on to the result's (fresh) version counter instead of bumping the shared one.
+        box = result._version
+        box[0] = version + 1
+        self._version = box
+        _function._adopt_saved(result.grad_fn, box)
+
+    def _bump_if_leaf(self):
+        """Before rebinding: a tensor without grad_fn is saved as the Tensor itself (not as a
+        snapshot of its array), so what saved it must see the change (and raise at backward).
+        Returns the version before the change."""
+        version = self._version[0]
+        if self.grad_fn is None:
+            self._version[0] = version + 1
+        return version
+
+    def _inplace_on_view(self, result, op):
+        """A recorded in-place op on a view: the base becomes a copy with the view's part
+        replaced by ``result`` (recorded, differentiable), and the base's views are remade."""
+        from .ops.index import copy_slices
+        base = self._base
+        if base.grad_fn is None and base._requires_grad:
+            raise RuntimeError(
+                f"{op}: a view of a leaf Variable that requires grad is being used in an "
+                "in-place operation; use .clone() on the leaf first, or wrap the change in "
+                "`with chainrule.no_grad():`")
+        base._rebind(copy_slices(base, result, self._view_chain, op))
+        base._refresh_views(also=self)
+        return self
+
+    def _refresh_views(self, also=None):
+        """Remake every live view of self (a base just rebound by a recorded in-place op) from
+        its new array and graph position, as if the views shared self's storage."""
+        refs, self._views = self._views or [], None
+        alive = []
+        for ref in refs:
+            view = ref()
+            if view is not None:
+                alive.append(ref)
+                if view is not also:
+                    view._remake_from(self)
+        if also is not None:
+            also._remake_from(self)
+        self._views, self._views_alive = alive, len(alive)   # drops the remakes' own entries
+
+    def _remake_from(self, base):
+        fresh = _function.replay_view(base, self._view_chain)
+        if fresh.data.shape != self.data.shape:
+            raise RuntimeError(f"in-place on a view: remaking a view of shape "
+                               f"{tuple(self.data.shape)} gave {tuple(fresh.data.shape)}")
+        self._bump_if_leaf()
+        self.data = fresh.data
+        self.grad_fn = fresh.grad_fn
+        self._output_nr = fresh._output_nr
+        self._requires_grad = fresh._requires_grad
+        self._version = fresh._version
 
     def _inplace_ufunc(self, ufunc, other, op):
         """Fast path for ``add_``-style ops when no graph is recorded: write into self.data."""
@@ -512,9 +600,20 @@ class Tensor:
         if not _dt.can_cast(res_dtype, self.dtype):
             raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
                                f"output type {self.dtype}")
-        ufunc(self.data, other_data, out=self.data, casting="unsafe")
+        try:
+            ufunc(self.data, other_data, out=self.data, casting="unsafe")
+        except ValueError:
+            self._raise_read_only(op)
+            raise
         self._version[0] += 1
         return self
+
+    def _raise_read_only(self, op):
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor "
+                "refers to a single memory location (an expanded or overlapping view); use "
+                ".clone() before changing it in place") from None
 
     def _recording(self, other=None):
         return grad_mode._state.enabled and (
@@ -553,7 +652,11 @@ class Tensor:
             value = value.item()
         if self.requires_grad and grad_mode._state.enabled:
             return self._inplace_from(_ops.full_like(self, value), "fill_")
-        self.data[...] = value
+        try:
+            self.data[...] = value
+        except ValueError:
+            self._raise_read_only("fill_")
+            raise
         self._version[0] += 1
         return self
 
@@ -563,7 +666,12 @@ class Tensor:
             result = _ops.expand(_ops.cast(src_t, self.dtype), tuple(self.shape)) + 0
             return self._inplace_from(result, "copy_")
         self._check_inplace("copy_")
-        self._xp().copyto(self.data, to_device(src_t.data, device_of(self.data)), casting="unsafe")
+        try:
+            self._xp().copyto(self.data, to_device(src_t.data, device_of(self.data)),
+                              casting="unsafe")
+        except ValueError:
+            self._raise_read_only("copy_")
+            raise
         self._version[0] += 1
         return self
 
@@ -574,11 +682,28 @@ class Tensor:
 
     def __setitem__(self, index, value):
         if self._recording(value):
+            if value.__class__ is Tensor and value._base is not None and \
+                    self._is_own_view(index, value):
+                return       # `y[i] += v`: the in-place op on the view y[i] already changed y
             return self._inplace_from(_ops.index_put(self, index, value), "__setitem__")
         self._check_inplace("__setitem__")
         v = value.data if isinstance(value, Tensor) else value
         _ops.setitem_data(self.data, index, v)
         self._version[0] += 1
+
+    def _is_own_view(self, index, value):
+        """Whether ``value`` is the live view ``self[index]`` (same base, same view ops)."""
+        root = self._base if self._base is not None else self
+        chain = value._view_chain
+        if value._base is not root or len(chain) != len(self._view_chain) + 1:
+            return False
+        cls, args = chain[-1]
+        if cls.__name__ != "GetItem":
+            return False
+        try:
+            return bool(chain[:-1] == self._view_chain and args == (_ops.raw_index(index),))
+        except (ValueError, TypeError):     # indices holding arrays: not a plain view anyway
+            return False
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)

@@ -333,3 +333,39 @@ def test_train_diagnose_writes_the_report(tmp_path, capsys):
     # the diagnostics are not part of checkpoints: the run resumes without --diagnose
     assert main(["train", "--resume", str(tmp_path / "ok"), "--quiet"]) == 0
     assert "test accuracy" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ language models
+def test_language_model_train_and_generate_through_the_cli(tmp_path, capsys):
+    run = str(tmp_path / "lm")
+    assert main(["train", "--model", "char-lstm", "--steps", "4", "--eval-interval", "2",
+                 "--batch-size", "4", "--block-size", "16", "--out", run, "--quiet"]) == 0
+    for name in ("config.json", "vocab.json", "metrics.jsonl", "checkpoints/best.ckpt"):
+        assert os.path.exists(os.path.join(run, name)), name
+    capsys.readouterr()
+    texts = []
+    for seed in (1, 1, 2):
+        assert main(["generate", run, "--prompt", "ROMEO:", "--length", "30",
+                     "--seed", str(seed)]) == 0
+        texts.append(capsys.readouterr().out.rstrip("\n"))
+    assert all(t.startswith("ROMEO:") and len(t) == len("ROMEO:") + 30 for t in texts)
+    assert texts[0] == texts[1] != texts[2]
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["train", "--model", "char-lstm", "--epochs", "2"], "--epochs do not apply"),
+    (["train", "--data", "shakespeare"], "needs a language model"),
+    (["train", "--model", "char-transformer", "--data", "digits"], "trains on --data shakespeare"),
+    (["train", "--steps", "3"], "only apply to the language models"),
+    (["train", "--model", "char-lstm", "--resume", "x"], "not available for --model char-lstm"),
+])
+def test_language_model_bad_invocations(argv, expected, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_generate_from_a_missing_run(tmp_path, capsys):
+    assert main(["generate", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert "no such folder" in err and len(err.strip().splitlines()) == 1

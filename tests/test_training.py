@@ -180,3 +180,13 @@ def test_diagnose_callback_sees_every_step_and_is_not_checkpointed(tmp_path):
     diag.write(str(tmp_path))
     saved = json.load(open(tmp_path / "diagnosis.json"))
     assert saved["steps"] == trainer.step and saved["ok"] == report.ok
+
+
+def test_resume_refuses_to_stretch_a_fixed_length_schedule(tmp_path):
+    from chainrule.training.run import RunError
+    base = TrainConfig(model="mlp", data="digits", epochs=1, batch_size=64, limit_train=128,
+                       scheduler="onecycle", plots=False, out=str(tmp_path / "run"))
+    train_run(base, **QUIET)
+    for change in ({"epochs": 2}, {"batch_size": 32}, {"scheduler": "cosine"}):
+        with pytest.raises(RunError, match="learning-rate schedule"):
+            train_run(None, resume=str(tmp_path / "run"), overrides=change, **QUIET)

@@ -14,6 +14,7 @@ Two kinds of Function share this machinery:
 import functools
 import os
 import traceback
+import weakref
 
 import numpy as np
 
@@ -97,7 +98,7 @@ class Node:
 
     def name(self):
         # torch: built-in ops are "MulBackward0", custom Functions "MyFnBackward"
-        return self.fn_cls.__name__ + ("Backward0" if self.fn_cls.raw else "Backward")
+        return type(self).__name__
 
     def register_prehook(self, output_nr, hook):
         if self.pre_hooks is None:
@@ -170,6 +171,15 @@ class Function:
     """
     raw = False       # primitives set True: forward sees arrays, not Tensors
     is_view = False   # output 0 shares memory (and the version counter) with input 0
+    node_name = None  # the grad_fn's name when not "<Name>Backward0" / "<Name>Backward"
+    _node_cls = Node
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # One Node subclass per Function, made once: type(y.grad_fn).__name__ is torch's name.
+        name = cls.node_name or cls.__name__ + ("Backward0" if cls.raw else "Backward")
+        cls._node_cls = type(name, (Node,), {"__module__": cls.__module__,
+                                             "__qualname__": name})
 
     @staticmethod
     def forward(ctx, *args):
@@ -182,7 +192,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = Node(cls)
+        ctx = cls._node_cls(cls)
         if _state.enabled:
             needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             record = True in needs
@@ -240,16 +250,78 @@ def _finish_apply(cls, ctx, args, outputs, record):
         if ctx._to_save is not None:
             _resolve_saved(ctx, args, outs, arrays, results)
     if cls.is_view and isinstance(args[0], Tensor) and getattr(arrays[0], "base", None) is not None:
-        src = args[0]
-        results[0]._version = src._version
-        results[0]._base = src._base if src._base is not None else src
-        src._is_viewed = True
+        _mark_view(results[0], args[0], cls, args[1:])
+    elif not single and cls.raw and args and isinstance(args[0], Tensor):
+        _mark_multi_views(ctx, args[0], arrays, results)
     if _state.anomaly:
         site = _user_site()
         if record:
             ctx.forward_site = site
         _check_finite(cls.__name__, "forward", results, site)
     return results[0] if single else tuple(results)
+
+
+def _mark_view(view, src, cls, op_args):
+    """``view`` (made by ``cls.apply(src, *op_args)``) shares memory with ``src``: it shares the
+    version counter, points at the root base, and remembers how to remake itself from that base
+    (``_view_chain``), so that a recorded in-place op on either side can refresh it."""
+    view._version = src._version
+    root = src._base
+    if root is None:
+        root, chain = src, ()
+    else:
+        chain = src._view_chain
+    view._base = root
+    view._view_chain = chain + ((cls, op_args),)
+    if not _state.enabled and src._requires_grad or src._made_in_no_grad:
+        view._made_in_no_grad = True      # torch refuses a recorded in-place op on it
+    if src._multi_view is not None:
+        view._multi_view = src._multi_view
+    views = root._views
+    if views is None:
+        root._views = views = []
+    elif len(views) >= 16 and len(views) >= 2 * root._views_alive:
+        views[:] = [r for r in views if r() is not None]    # amortized pruning of dead views
+        root._views_alive = len(views)
+    views.append(weakref.ref(view))
+
+
+def _mark_multi_views(ctx, src, arrays, results):
+    """Outputs of a multi-output op (split, unbind, chunk) that share ``src``'s memory: views
+    as torch has them, which may not be changed in place while recording (torch's rule)."""
+    src_array = src.data
+    for i, (array, result) in enumerate(zip(arrays, results)):
+        if result.__class__ is not Tensor and not isinstance(result, Tensor):
+            continue
+        if getattr(array, "base", None) is None or array.__class__ is not _ndarray or \
+                not np.may_share_memory(array, src_array):
+            continue
+        name = f"output {i} of {ctx.name()}"
+        offset = array.__array_interface__["data"][0] - src_array.__array_interface__["data"][0]
+        spec = (name, offset, array.shape, array.strides, src_array.shape, src_array.strides)
+        _mark_view(result, src, MultiView, (spec,))
+        result._multi_view = name
+
+
+def _strided(array, offset, shape, strides):
+    """A view of ``array``'s memory at byte ``offset`` with ``shape`` and ``strides``."""
+    window = _Window()
+    window.__array_interface__ = dict(array.__array_interface__, shape=shape, strides=strides,
+                                      data=(array.__array_interface__["data"][0] + offset,
+                                            not array.flags.writeable))
+    window.base = array
+    return np.asarray(window)
+
+
+class _Window:
+    """An array interface holder (keeps the viewed array alive through ``base``)."""
+
+
+def replay_view(base, chain):
+    """Apply the view ops of ``chain`` (see ``_mark_view``) to ``base``, recording as usual."""
+    for cls, op_args in chain:
+        base = cls.apply(base, *op_args)
+    return base
 
 
 def _resolve_saved(ctx, args, outs, out_arrays, results):
@@ -303,6 +375,30 @@ def _check_finite(op_name, phase, tensors, site):
 class Primitive(Function):
     """A built-in differentiable op: forward on raw arrays, backward in chainrule ops."""
     raw = True
+
+
+class MultiView(Primitive):
+    """Remakes one output of a multi-output view op (split, unbind, chunk) from its base after the
+    base changed in place. As in torch, gradient may not flow through it afterwards."""
+    is_view = True
+    node_name = "Invalid"
+
+    @staticmethod
+    def forward(ctx, x, spec):
+        name, offset, shape, strides, src_shape, src_strides = spec
+        ctx.name_ = name
+        if x.__class__ is not _ndarray or x.shape != src_shape or x.strides != src_strides:
+            raise RuntimeError(f"{name}: can't remake this view of a tensor changed in place "
+                               "(its memory layout changed); use .clone() on the outputs")
+        return _strided(x, offset, shape, strides)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise RuntimeError(
+            f"{ctx.name_} is a view and its base or another view of its base has been modified "
+            "inplace. This view is the output of a function that returns multiple views. Such "
+            "functions do not allow the output views to be modified inplace. You should replace "
+            "the inplace operation by an out-of-place one.")
 
 
 def once_differentiable(backward):

@@ -8,6 +8,9 @@ from ._broadcast import sum_to_shape
 from ._util import promote, as_tensor_arg
 from .. import dtypes as _dt
 from .._backend import xp_of
+from ..autograd import grad_mode as _grad_mode
+
+_grad_state = _grad_mode._state
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
            "float_power", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "floor_divide",
@@ -20,6 +23,29 @@ def _shape(x):
 
 def _xp(a, b):
     return xp_of(a if hasattr(a, "shape") else b)
+
+
+def _value(x):
+    """The array of a saved Tensor; a Python number as it is."""
+    return getattr(x, "data", x)
+
+
+def _plain_grads(ctx, grad_out, rules, shapes):
+    """First-order fast path: each needed input gradient as plain array math (no graph to
+    record), or None when one would need summing over broadcast dims (the general path)."""
+    if _grad_state.enabled:
+        return None
+    g, grads = grad_out.data, []
+    with np.errstate(all="ignore"):
+        for need, rule, shape in zip(ctx.needs_input_grad, rules, shapes):
+            if not need:
+                grads.append(None)
+                continue
+            r = rule(g)
+            if getattr(r, "shape", None) != tuple(shape) or r.dtype != g.dtype:
+                return None
+            grads.append(grad_out._make(r))
+    return tuple(grads)
 
 
 def _binary(prim, op, a, b):
@@ -79,6 +105,11 @@ class Mul(Primitive):
     def backward(ctx, grad_out):
         """d(ab)/da = b, d(ab)/db = a"""
         a, b = ctx.saved_tensors
+        av, bv = _value(a), _value(b)
+        fast = _plain_grads(ctx, grad_out, (lambda g: g * bv, lambda g: g * av),
+                            (_shape(a), _shape(b)))
+        if fast is not None:
+            return fast
         return (sum_to_shape(grad_out * b, _shape(a)) if ctx.needs_input_grad[0] else None,
                 sum_to_shape(grad_out * a, _shape(b)) if ctx.needs_input_grad[1] else None)
 
@@ -95,6 +126,11 @@ class Div(Primitive):
     def backward(ctx, grad_out):
         """d(a/b)/da = 1/b, d(a/b)/db = -(a/b)/b"""
         a, b = ctx.saved_tensors
+        av, bv = _value(a), _value(b)
+        fast = _plain_grads(ctx, grad_out, (lambda g: g / bv, lambda g: -g * ((av / bv) / bv)),
+                            (_shape(a), _shape(b)))
+        if fast is not None:
+            return fast
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = sum_to_shape(grad_out / b, _shape(a))
@@ -111,7 +147,9 @@ class Pow(Primitive):
         if hasattr(b, "dtype") and b.dtype.kind in "iu" and hasattr(a, "dtype") and \
                 a.dtype.kind in "iu" and (b < 0).any() or isinstance(b, int) and b < 0 and \
                 hasattr(a, "dtype") and a.dtype.kind in "iu":
-            raise RuntimeError("pow: Integers to negative integer powers are not allowed")
+            neg = int(b.min()) if hasattr(b, "dtype") else b
+            raise RuntimeError(f"pow: Integers to negative integer powers are not allowed "
+                               f"(got exponent {neg})")
         with np.errstate(all="ignore"):
             out = xp.power(a, b)
         ctx.save_for_backward(a, b, out)
@@ -297,6 +335,7 @@ def fmax(input, other):
     """Like maximum, but a NaN loses to a number; a tie's gradient goes to input (torch)."""
     from . import where, isnan
     dt, (a, b) = promote("fmax", input, other)
+    check_broadcast("fmax", a, b)
     if not dt.is_floating_point:
         return maximum(a, b)
     return where((a >= b) | isnan(b), a, b)
@@ -306,6 +345,7 @@ def fmin(input, other):
     """Like minimum, but a NaN loses to a number; a tie's gradient goes to input (torch)."""
     from . import where, isnan
     dt, (a, b) = promote("fmin", input, other)
+    check_broadcast("fmin", a, b)
     if not dt.is_floating_point:
         return minimum(a, b)
     return where((a <= b) | isnan(b), a, b)
@@ -380,12 +420,23 @@ def _nograd(op, fn, a, b, dt=None):
     return Tensor._make(out if hasattr(out, "shape") else np.asarray(out))
 
 
-def _int_div_checked(x, y, rounding):
+def check_broadcast(op, *tensors):
+    """Raise ``op: shapes ... cannot be broadcast together`` unless the shapes broadcast."""
+    shapes = [tuple(_shape(t)) for t in tensors]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"{op}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                           f"together (each dimension must match or be 1)") from None
+
+
+def _int_div_checked(x, y, rounding, op="div"):
     xp = _xp(x, y)
     if hasattr(x, "dtype") and x.dtype.kind in "iub" or \
             hasattr(y, "dtype") and y.dtype.kind in "iub":
         if (xp.asarray(y) == 0).any():
-            raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+            raise RuntimeError(f"{op}: ZeroDivisionError: integer division or modulo by zero "
+                               f"(a divisor of the {xp.asarray(x).dtype} dividend is 0)")
     if rounding is np.floor:
         return xp.floor_divide(x, y)
     q = xp.floor_divide(x, y)
@@ -400,7 +451,8 @@ def floor_divide(input, other):
     if dt.is_floating_point:
         # why: floor_divide (fmod-based, as torch) is exact where floor(x / y) rounds wrongly
         return _nograd("floor_divide", lambda x, y: _xp(x, y).floor_divide(x, y), input, other, dt)
-    return _nograd("floor_divide", lambda x, y: _int_div_checked(x, y, np.floor), input, other, dt)
+    return _nograd("floor_divide", lambda x, y: _int_div_checked(x, y, np.floor, "floor_divide"),
+                   input, other, dt)
 
 
 @primitive
@@ -428,7 +480,7 @@ def remainder(input, other):
     """Python-style modulus (sign of the divisor)."""
     dt = _dt.result_type(as_tensor_arg(input, "remainder"), as_tensor_arg(other, "remainder"))
     if not dt.is_floating_point:
-        return _nograd("remainder", lambda x, y: _int_div_checked(x, y, np.floor) * 0 +
+        return _nograd("remainder", lambda x, y: _int_div_checked(x, y, np.floor, "remainder") * 0 +
                        _xp(x, y).remainder(x, y), input, other, dt)
     return _binary(Remainder, "remainder", input, other)
 
@@ -437,7 +489,7 @@ def fmod(input, other):
     """C-style modulus (sign of the dividend); gradient 1 for input."""
     dt = _dt.result_type(as_tensor_arg(input, "fmod"), as_tensor_arg(other, "fmod"))
     if not dt.is_floating_point:
-        return _nograd("fmod", lambda x, y: _int_div_checked(x, y, np.floor) * 0 +
+        return _nograd("fmod", lambda x, y: _int_div_checked(x, y, np.floor, "fmod") * 0 +
                        _xp(x, y).fmod(x, y), input, other, dt)
     return _binary(Fmod, "fmod", input, other)
 

@@ -281,4 +281,53 @@ def index_put(input, indices, values, accumulate=False):
         raise RuntimeError(f"index_put: {e}") from None
 
 
+class CopySlices(Primitive):
+    """``base`` with its view ``chain`` (see ``autograd.function._mark_view``) overwritten by
+    ``src``: how a recorded in-place op on a view changes the view's base. Not in the op table:
+    only in-place ops on views reach it (tested in tests/test_inplace_views.py)."""
+    node_name = "CopySlices"
+
+    @staticmethod
+    def forward(ctx, base, src, chain, op):
+        ctx.chain = chain
+        out = base.copy(order="K")      # the same layout, so the chain still makes views of it
+        _view_region(out, chain, op)[...] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """base's gradient passes except in the view; src's is the gradient's view"""
+        from ..autograd.function import replay_view
+        grad_base = grad_src = None
+        if ctx.needs_input_grad[0]:
+            grad_base = CopySlices.apply(grad_out, 0.0, ctx.chain, "CopySlices backward")
+        if ctx.needs_input_grad[1]:
+            grad_src = replay_view(grad_out, ctx.chain)
+        return grad_base, grad_src, None, None
+
+
+def _view_region(array, chain, op):
+    """The part of ``array`` that the view ops of ``chain`` select, as a writable view of it."""
+    from ..autograd import grad_mode
+    from ..autograd.function import replay_view
+    from ..tensor import Tensor
+    with grad_mode.no_grad():
+        region = replay_view(Tensor._make(array), chain).data
+    xp = xp_of(array)
+    if not xp.may_share_memory(region, array):
+        raise RuntimeError(f"{op}: in-place change of a view, while recording a graph: the view "
+                           "can no longer be remade as a view of its base; use .clone() on the "
+                           "view (or its base) before changing it in place")
+    if not region.flags.writeable:
+        raise RuntimeError(f"{op}: unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location (an expanded view); use "
+                           ".clone() before changing it in place")
+    return region
+
+
+def copy_slices(base, src, chain, op="copy_slices"):
+    """A copy of ``base`` whose view ``chain`` holds ``src`` (of the view's shape), recorded."""
+    return CopySlices.apply(base, src, chain, op)
+
+
 TENSOR_METHODS = {}

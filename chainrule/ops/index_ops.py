@@ -265,8 +265,10 @@ def masked_fill(input, mask, value):
         tensor([1., 0., 3.])
     """
     from . import where
+    from .binary import check_broadcast
     mask = _bool_mask(mask, "masked_fill")
     value = _scalar_value(value, input, "masked_fill")
+    check_broadcast("masked_fill", mask, input)
     return where(mask, value, input)
 
 

@@ -263,7 +263,8 @@ def tensor_split(input, indices_or_sections, dim=0):
         return tuple(narrow(input, d, a, max(b - a, 0)) for a, b in zip(bounds[:-1], bounds[1:]))
     sections = int(arg)
     if sections <= 0:
-        raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got "
+                           f"{sections}")
     small, extra = divmod(n, sections)
     return _split(input, [small + 1] * extra + [small] * (sections - extra), d)
 
@@ -290,7 +291,8 @@ def flip(input, dims):
 def fliplr(input):
     """Flip the columns (dim 1) of a tensor with at least 2 dimensions."""
     if input.ndim < 2:
-        raise RuntimeError("fliplr: Input must be >= 2-d.")
+        raise RuntimeError(f"fliplr: Input must be >= 2-d, got {input.ndim}-D (shape "
+                           f"{tuple(input.shape)})")
     return flip(input, (1,))
 
 
@@ -398,8 +400,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     n = input.shape[d]
     if isinstance(repeats, Tensor):
         if repeats.dtype.is_floating_point or repeats.dtype is _dt.bool:
-            raise RuntimeError(f"repeat_interleave: repeats must be an integer tensor, got "
-                               f"{repeats.dtype}")
+            raise NotImplementedError(f"repeat_interleave: repeats must be an integer tensor, "
+                                      f"got {repeats.dtype}")
         if repeats.ndim > 1:
             raise RuntimeError("repeat_interleave: repeats must be 0-dim or 1-dim tensor")
         if repeats.numel() == 1:

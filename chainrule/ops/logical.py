@@ -56,7 +56,7 @@ def _bitwise(name, ufunc):
     def fn(input, other):
         dt = _dt.result_type(as_tensor_arg(input, name), as_tensor_arg(other, name))
         if dt.is_floating_point:
-            raise RuntimeError(f"{name}: not implemented for floating-point dtype {dt}")
+            raise NotImplementedError(f"{name}: not implemented for floating-point dtype {dt}")
         return _nograd(name, lambda x, y: ufunc(_xp(x, y), x, y), input, other, dt)
     fn.__name__ = name
     return fn
@@ -70,7 +70,8 @@ bitwise_xor = _bitwise("bitwise_xor", lambda xp, x, y: xp.bitwise_xor(x, y))
 def bitwise_not(input):
     from ..tensor import Tensor
     if input.dtype.is_floating_point:
-        raise RuntimeError(f"bitwise_not: not implemented for floating-point dtype {input.dtype}")
+        raise NotImplementedError(f"bitwise_not: not implemented for floating-point dtype "
+                                  f"{input.dtype}")
     return Tensor._make(xp_of(input.data).invert(input.data))
 
 

@@ -31,7 +31,8 @@ def _tri(input, diagonal, upper, op):
     from ..tensor import Tensor
     from . import where
     if input.ndim < 2:
-        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got "
+                           f"{input.ndim}-D (shape {tuple(input.shape)})")
     xp = xp_of(input.data)
     rows, cols = input.shape[-2], input.shape[-1]
     keep = xp.tri(rows, cols, int(diagonal) - (1 if upper else 0), dtype=bool)

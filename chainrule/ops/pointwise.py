@@ -9,8 +9,8 @@ from . import primitive, Primitive
 from ._broadcast import sum_to_shape
 from ._util import promote, as_tensor_arg
 from .unary import _inplace, where, isnan, sigmoid
-from .binary import (_binary, _shape, _xp, _nograd, add, mul, div, sub, pow, float_power, atan2,
-                     floor_divide, remainder, fmod, copysign, xlogy)
+from .binary import (check_broadcast, _binary, _shape, _xp, _nograd, add, mul, div, sub, pow,
+                     float_power, atan2, floor_divide, remainder, fmod, copysign, xlogy)
 from .logical import (eq, ne, lt, le, gt, ge, logical_and, logical_or, logical_xor, logical_not,
                       bitwise_and, bitwise_or, bitwise_xor, bitwise_not)
 from .. import dtypes as _dt
@@ -122,6 +122,7 @@ def lerp(input, end, weight):
                            f"{end.dtype}")
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"lerp: not implemented for integer dtype {input.dtype}")
+    check_broadcast("lerp", input, end, weight)
     diff = end - input
     if not hasattr(weight, "dtype"):
         weight = as_tensor_arg(weight, "lerp")

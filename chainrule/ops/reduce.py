@@ -13,6 +13,9 @@ from . import primitive, Primitive
 from ._util import wrap_dim, wrap_dims
 from .. import dtypes as _dt
 from .._backend import xp_of
+from ..autograd import grad_mode as _grad_mode
+
+_grad_state = _grad_mode._state
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "aminmax", "argmax", "argmin",
            "all", "any", "count_nonzero", "median"]
@@ -55,6 +58,12 @@ class Sum(Primitive):
     def backward(ctx, grad_out):
         """d sum(x)/dx = 1, broadcast back over the reduced axes"""
         from . import reshape, expand
+        if not _grad_state.enabled:
+            # why: a first-order pass records nothing, so a broadcast view of the array will do
+            g = grad_out.data
+            if not ctx.keepdim:
+                g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
+            return grad_out._make(xp_of(g).broadcast_to(g, ctx.in_shape)), None, None
         if not ctx.keepdim:
             grad_out = reshape(grad_out, _keep_shape(ctx.in_shape, ctx.axes))
         return expand(grad_out, ctx.in_shape), None, None

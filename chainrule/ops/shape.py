@@ -275,6 +275,9 @@ def unflatten(input, dim, sizes):
 
 def ravel(input):
     """The elements of input as a 1-D tensor (row-major order)."""
+    from ..tensor import Tensor
+    if not isinstance(input, Tensor):
+        raise TypeError(f"ravel(): argument 'input' must be Tensor, not {type(input).__name__}")
     return reshape(input, (-1,))
 
 
@@ -384,9 +387,9 @@ def unfold(input, dimension, size, step):
     """Sliding windows of ``size`` elements, ``step`` apart, along ``dimension`` (Tensor.unfold).
 
     Shape: ``dimension`` becomes the number of windows ``(n - size) // step + 1`` and a new last
-    dimension of length ``size`` is appended.
+    dimension of length ``size`` is appended. The result is a view of ``input`` (overlapping
+    windows, ``step < size``, are read-only: an in-place change of them raises).
     """
-    from . import getitem
     if input.ndim == 0:
         wrap_dim(dimension, 0, "unfold")
         if size > 1 or size < 0:
@@ -402,11 +405,35 @@ def unfold(input, dimension, size, step):
                            f"is {size}")
     if step <= 0:
         raise RuntimeError(f"unfold: step is {step} but must be > 0")
-    count = (n - size) // step + 1
-    xp = xp_of(input.data)
-    idx = xp.arange(count)[:, None] * step + xp.arange(size)[None, :]
-    windows = getitem(input, (slice(None),) * d + (idx,))
-    return movedim(windows, d + 1, -1)
+    return Unfold.apply(input, d, int(size), int(step))
+
+
+class Unfold(Primitive):
+    """Sliding windows as a view (strided, no copy), as torch's unfold. Reached through the
+    ``unfold`` entries of the op table; not registered apart from them."""
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, d, size, step):
+        ctx.in_shape, ctx.args = x.shape, (d, size, step)
+        count = (x.shape[d] - size) // step + 1
+        shape = x.shape[:d] + (count,) + x.shape[d + 1:] + (size,)
+        strides = x.strides[:d] + (x.strides[d] * step,) + x.strides[d + 1:] + (x.strides[d],)
+        overlapping = step < size and count > 1     # windows share elements: read-only
+        return xp_of(x).lib.stride_tricks.as_strided(x, shape, strides,
+                                                     writeable=not overlapping)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """every window element's gradient adds up at the input position it reads"""
+        from .index import IndexAdd
+        d, size, step = ctx.args
+        count = grad_out.shape[d]
+        xp = xp_of(grad_out.data)
+        idx = xp.arange(count)[:, None] * step + xp.arange(size)[None, :]
+        windows = movedim(grad_out, -1, d + 1)
+        return IndexAdd.apply(windows, tuple(ctx.in_shape), (slice(None),) * d + (idx,)), \
+            None, None, None
 
 
 def broadcast_shapes(*shapes):

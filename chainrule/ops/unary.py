@@ -161,7 +161,10 @@ class Sigmoid(Primitive):
         xp = xp_of(x)
         # why: exp(-|x|) never overflows; split by sign keeps full precision on both tails
         e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        r = xp.reciprocal(1 + e)
+        y = xp.empty(x.shape, dtype=x.dtype)
+        xp.multiply(e, r, out=y, casting="unsafe")
+        xp.copyto(y, r, where=x >= 0, casting="unsafe")
         ctx.save_for_backward(y)
         return y
 
@@ -169,6 +172,10 @@ class Sigmoid(Primitive):
     def backward(ctx, grad_out):
         """d/dx s(x) = s(x) (1 - s(x))"""
         (y,) = ctx.saved_tensors
+        if not _grad_state.enabled:
+            # why: a first-order pass records nothing: plain array math, no op overhead
+            g, s = grad_out.data, y.data
+            return _tensor_make((g * s * (1 - s)).astype(g.dtype, copy=False))
         return grad_out * y * (1 - y)
 
 

@@ -277,16 +277,19 @@ def exp2(input):
 
 def log2(input):
     """Base-2 logarithm: log(x) / ln 2."""
+    _check_tensor(input, "log2")
     return log(input) / _LN2
 
 
 def log10(input):
     """Base-10 logarithm: log(x) / ln 10."""
+    _check_tensor(input, "log10")
     return log(input) / _LN10
 
 
 def rsqrt(input):
     """1 / sqrt(input); inf at 0, NaN below 0."""
+    _check_tensor(input, "rsqrt")
     return 1 / sqrt(input)
 
 
@@ -305,6 +308,7 @@ def reciprocal(input):
 
 def sgn(input):
     """sign(input) for real tensors (torch's complex-aware sign)."""
+    _check_tensor(input, "sgn")
     return sign(input)
 
 

@@ -171,12 +171,26 @@ _FIXED_ON_RESUME = ("model", "data", "data_dir", "classes", "image_size", "seed"
                     "val_fraction", "limit_train")
 
 
+# settings that fix the length of a learning-rate schedule (one-cycle, cosine, step) built for
+# epochs x batches steps; with --scheduler none they may change on resume
+_SCHEDULE_LENGTH = ("epochs", "batch_size", "scheduler")
+
+
 def _check_overrides(config, overrides, path):
     for name in _FIXED_ON_RESUME:
         if name in overrides and overrides[name] != getattr(config, name):
             raise RunError(f"--resume {path}: the run was trained with --{name.replace('_', '-')}"
                            f" {getattr(config, name)!r}; it cannot change to "
                            f"{overrides[name]!r} (start a new run instead)")
+    if config.scheduler == "none" and overrides.get("scheduler", "none") == "none":
+        return
+    for name in _SCHEDULE_LENGTH:
+        if name in overrides and overrides[name] != getattr(config, name):
+            raise RunError(f"--resume {path}: --{name.replace('_', '-')} {overrides[name]!r} "
+                           f"would change the {config.scheduler!r} learning-rate schedule the "
+                           f"run was started with (--{name.replace('_', '-')} "
+                           f"{getattr(config, name)!r}); start a new run, or train with "
+                           f"--scheduler none to extend runs")
 
 
 def checkpoint_config(state, path):

@@ -338,6 +338,16 @@ def _clamped_log(x):
     return clamp_min(where(pos, log(where(pos, x, 1.0)), -100.0), -100.0)
 
 
+def _unit_interval(t, what, hint):
+    """Raise naming the first element of ``t`` outside [0, 1] (NaN included), as torch does."""
+    data = t.data
+    bad = ~((data >= 0) & (data <= 1))
+    if data.size and bool(bad.any()):
+        value = float(data[bad].ravel()[0])
+        raise RuntimeError(f"binary_cross_entropy: all elements of {what} should be between 0 and "
+                           f"1, got {value}{hint}")
+
+
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     r"""Binary cross entropy of probabilities:
@@ -355,10 +365,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
     _same_shape("binary_cross_entropy", input, target)
-    data = input.data
-    if data.size and not bool(((data >= 0) & (data <= 1)).all()):
-        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1 "
-                           "(use binary_cross_entropy_with_logits for logits)")
+    _unit_interval(input, "input", " (use binary_cross_entropy_with_logits for logits)")
+    if not target.requires_grad:     # a learned soft target may step just outside [0, 1]
+        _unit_interval(target, "target", "")
     _broadcast_weight("binary_cross_entropy", weight, input)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:

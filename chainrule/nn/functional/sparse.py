@@ -77,12 +77,15 @@ def one_hot(tensor, num_classes=-1):
     data = tensor.data
     if num_classes == -1:
         if data.size == 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+            raise RuntimeError(f"one_hot: Can not infer total number of classes from empty "
+                               f"tensor (shape {tuple(tensor.shape)}).")
         num_classes = int(data.max()) + 1
     if data.size:
         if int(data.min()) < 0:
-            raise RuntimeError("Class values must be non-negative.")
+            raise RuntimeError(f"one_hot: Class values must be non-negative, got "
+                               f"{int(data.min())}.")
         if int(data.max()) >= num_classes:
-            raise RuntimeError("Class values must be smaller than num_classes.")
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes, got "
+                               f"{int(data.max())} with num_classes={num_classes}.")
     out = (data[..., None] == xp.arange(num_classes)).astype(xp.int64)
     return Tensor._make(out)

@@ -146,8 +146,8 @@ _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 def _out_sizes(input, size, scale_factor, n, recompute):
     """Output sizes and the per-axis source/destination scales torch uses."""
     if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: either size or scale_factor should be defined, not both "
-                         "and not neither")
+        raise ValueError(f"interpolate: either size or scale_factor should be defined, not both "
+                         f"and not neither (got size={size!r}, scale_factor={scale_factor!r})")
     in_sizes = tuple(input.shape[2:])
     if size is not None:
         sizes = (size,) * n if isinstance(size, int) else tuple(size)
@@ -220,8 +220,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError("interpolate: antialias=True is not supported")
     n = input.ndim - 2
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
+        raise ValueError(f"interpolate: align_corners option can only be set with the "
+                         f"interpolating modes: linear | bilinear | bicubic | trilinear (got "
+                         f"mode={mode!r}, align_corners={align_corners!r})")
     if mode in _LINEAR and _LINEAR[mode] != n:
         raise NotImplementedError(f"interpolate: got {input.ndim}D input, but {mode} mode needs "
                                   f"{_LINEAR[mode] + 2}D input")
