@@ -99,7 +99,7 @@ class Tensor:
     _views = None            # a base: weak references to its views
     _views_alive = 0
     _made_in_no_grad = False  # a view taken under no_grad of a tensor that requires grad
-    _multi_view = None        # "output i of SplitBackward0": one of several views made at once
+    _multi_view = None        # (i, "SplitBackward0"): output i of an op that made several views
     name = None
 
     def __init__(self, data=(), dtype=None, requires_grad=False):
@@ -477,7 +477,8 @@ class Tensor:
                 "operation; wrap it in `with chainrule.no_grad():` or use an out-of-place op")
         if self._multi_view is not None and (self._requires_grad or self._base._requires_grad):
             raise RuntimeError(
-                f"{op}: {self._multi_view} is a view and is being modified inplace. This view is "
+                f"{op}: output {self._multi_view[0]} of {self._multi_view[1]} is a view and is "
+                "being modified inplace. This view is "
                 "the output of a function that returns multiple views. Such functions do not "
                 "allow the output views to be modified inplace. You should replace the inplace "
                 "operation by an out-of-place one (or .clone() the output).")

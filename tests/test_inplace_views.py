@@ -6,8 +6,7 @@ live view of that base, so base and views read the new values, as if they shared
 Known differences, by design: a recorded in-place op rebinds the tensor to a new array, so what
 earlier ops saved as graph values stays intact and backward is exact where torch refuses with
 "modified by an inplace operation" (``a = x.exp(); a[0].add_(1); a.sum().backward()``). Changes
-made under ``no_grad`` write through memory and raise at backward as in torch. Outputs of
-multi-view ops (unbind, split, chunk) may be changed in place (torch refuses); in-place on
+made under ``no_grad`` write through memory and raise at backward as in torch. In-place on
 overlapping unfold windows raises (torch writes shared elements once per window). A
 ``detach()``-ed alias does not follow a recorded in-place change of its source.
 """
@@ -218,6 +217,28 @@ def test_inplace_with_grad_on_a_view_made_under_no_grad_raises_like_torch(leaf):
         with lib.no_grad():
             v.add_(1)             # both inside no_grad: allowed, written through
         np.testing.assert_allclose(y.detach().numpy()[0], X[0] * (1 if leaf else 2) + 1)
+
+
+@pytest.mark.parametrize("views", [lambda y: y.unbind(0), lambda y: y.split(1, 1),
+                                   lambda y: y.chunk(2, 0)])
+def test_outputs_of_multi_view_ops_follow_torch(views):
+    for lib in (torch, cr):
+        x = lib.tensor(X, requires_grad=True)
+        y = x * 2
+        first = views(y)[0]
+        assert first._version == y._version if lib is torch else first._version is y._version
+        with pytest.raises(RuntimeError, match="(?i)output 0 of .* is a view and is being modified "
+                                               "inplace"):
+            first.add_(1)
+        y.add_(1)                                   # the base changes: the view reads it...
+        np.testing.assert_allclose(first.detach().numpy(),
+                                   views(y)[0].detach().numpy())
+        with pytest.raises(RuntimeError, match="its base or another view of its base has been "
+                                               "modified inplace"):
+            (first * 1).sum().backward()             # ...but no gradient flows through it
+        with lib.no_grad():
+            views(y)[1].mul_(0)                     # no_grad: written through, version bumped
+        assert float(views(y)[1].abs().sum()) == 0
 
 
 def test_inplace_on_an_expanded_view_raises_like_torch():

@@ -2,6 +2,8 @@
 a short fit that learns, the autoencoder against its baseline, and the layer summary."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,12 +51,21 @@ def test_resume_is_bit_identical(tmp_path, case):
     full = train_run(base.replace(out=str(tmp_path / "full")), **QUIET)
     part = train_run(base.replace(out=str(tmp_path / "part")), stop_after_steps=13, **QUIET)
     assert part["test"] is None and len(_steps(tmp_path / "part")) == 13
-    resumed = train_run(None, resume=str(tmp_path / "part"), **QUIET)
+    # the resume runs in a fresh interpreter: nothing but the checkpoint carries the state over
+    code = ("import json, sys; from chainrule.training.run import train_run; "
+            "from chainrule.training import Progress; "
+            "r = train_run(None, resume=sys.argv[1], progress=Progress(quiet=True), "
+            "log=lambda *a: None); print(json.dumps({'history': r['history'], "
+            "'test_loss': r['test']['loss']}))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "part")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    resumed = json.loads(proc.stdout.strip().splitlines()[-1])
     a, b = _steps(tmp_path / "full"), _steps(tmp_path / "part")
     assert len(a) == 18 and [s for s, _ in a] == list(range(1, 19))
     assert a == b                                     # every loss, to the last bit
     assert _untimed(full["history"]) == _untimed(resumed["history"])
-    assert full["test"]["loss"] == resumed["test"]["loss"]
+    assert full["test"]["loss"] == resumed["test_loss"]
     wa, wb = _weights(tmp_path / "full"), _weights(tmp_path / "part")
     assert all(np.array_equal(wa[k], wb[k]) for k in wa)
 

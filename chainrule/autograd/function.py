@@ -293,21 +293,24 @@ def _mark_multi_views(ctx, src, arrays, results):
     for i, (array, result) in enumerate(zip(arrays, results)):
         if result.__class__ is not Tensor and not isinstance(result, Tensor):
             continue
-        if getattr(array, "base", None) is None or array.__class__ is not _ndarray or \
-                not np.may_share_memory(array, src_array):
+        owner = getattr(array, "base", None)    # NumPy: the array that owns the memory
+        if owner is None or array.__class__ is not _ndarray or \
+                (owner is not src_array and owner is not src_array.base):
             continue
-        name = f"output {i} of {ctx.name()}"
-        offset = array.__array_interface__["data"][0] - src_array.__array_interface__["data"][0]
-        spec = (name, offset, array.shape, array.strides, src_array.shape, src_array.strides)
-        _mark_view(result, src, MultiView, (spec,))
-        result._multi_view = name
+        # where it lies in src is worked out only if it must be remade (see MultiView)
+        _mark_view(result, src, MultiView, ((i, type(ctx).__name__, array, src_array),))
+        result._multi_view = (i, type(ctx).__name__)
+
+
+def _address(array):
+    return array.__array_interface__["data"][0]
 
 
 def _strided(array, offset, shape, strides):
     """A view of ``array``'s memory at byte ``offset`` with ``shape`` and ``strides``."""
     window = _Window()
     window.__array_interface__ = dict(array.__array_interface__, shape=shape, strides=strides,
-                                      data=(array.__array_interface__["data"][0] + offset,
+                                      data=(_address(array) + offset,
                                             not array.flags.writeable))
     window.base = array
     return np.asarray(window)
@@ -385,12 +388,14 @@ class MultiView(Primitive):
 
     @staticmethod
     def forward(ctx, x, spec):
-        name, offset, shape, strides, src_shape, src_strides = spec
-        ctx.name_ = name
-        if x.__class__ is not _ndarray or x.shape != src_shape or x.strides != src_strides:
-            raise RuntimeError(f"{name}: can't remake this view of a tensor changed in place "
-                               "(its memory layout changed); use .clone() on the outputs")
-        return _strided(x, offset, shape, strides)
+        i, node_name, array, src_array = spec    # the output as made, and what it was made of
+        ctx.name_ = f"output {i} of {node_name}"
+        if x.__class__ is not _ndarray or x.shape != src_array.shape or \
+                x.strides != src_array.strides:
+            raise RuntimeError(f"{ctx.name_}: can't remake this view of a tensor changed in "
+                               "place (its memory layout changed); use .clone() on the outputs")
+        offset = _address(array) - _address(src_array)
+        return _strided(x, offset, array.shape, array.strides)
 
     @staticmethod
     def backward(ctx, grad_out):

@@ -16,8 +16,29 @@ SCHEDULERS = ("onecycle", "cosine", "step", "none")
 LR_SCALINGS = ("none", "linear", "sqrt")
 
 
+class ConfigMethods:
+    """What every run config (a dataclass) shares: dict round trip and copies with changes."""
+
+    kind = "training"            # names the settings in error messages
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """Build a config from a dict (e.g. ``config.json``); unknown keys raise ValueError."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls.kind} setting(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(ConfigMethods):
     """The settings of one training run (defaults: the ``make run`` job).
 
     The defaults train the LeNet-style CNN on the bundled Fashion-MNIST subset (9,000 images for
@@ -77,20 +98,6 @@ class TrainConfig:
     name: str = ""
     out: str = ""
 
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        """Build a config from a dict (e.g. ``config.json``); unknown keys raise ValueError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
-        return cls(**values)
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
 
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""

@@ -40,6 +40,7 @@ from ..models.language import CharLSTM, CharTransformer, count_parameters, gener
 from ..nn import functional as F
 from ..nn.utils import clip_grad_norm_
 from ..serialization import load, save
+from .config import ConfigMethods
 from .progress import Progress
 from .run import RunError, _read_json, _writable_dir, _write_json, default_run_dir
 from .trainer import MetricsLog, TrainingError
@@ -52,7 +53,7 @@ CHECKPOINT_FORMAT = "chainrule-language-1"
 
 
 @dataclass
-class LanguageConfig:
+class LanguageConfig(ConfigMethods):
     """The settings of one language-model run (defaults: the Shakespeare transformer, sized
     for about ten minutes on two idle cores at roughly 0.5 s a step).
 
@@ -78,6 +79,8 @@ class LanguageConfig:
             ``runs/<model>-<data>-<time>``.
     """
 
+    kind = "language-model"      # not a field: names the settings in error messages
+
     model: str = "char-transformer"
     data: str = "shakespeare"
     data_dir: str = ""
@@ -101,20 +104,6 @@ class LanguageConfig:
     name: str = ""
     out: str = ""
 
-    def to_dict(self):
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values):
-        """Build a config from a dict (e.g. ``config.json``); unknown keys raise ValueError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown language-model setting(s): {', '.join(unknown)}")
-        return cls(**values)
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
 
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""
