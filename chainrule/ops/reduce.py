@@ -106,8 +106,34 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     count = 1
     for a in axes:
         count *= input.shape[a]
-    total = sum(input, axes if input.ndim else None, keepdim, dtype=dtype)
-    return total / count if count else total * float("nan")
+    if dtype is not None:
+        from . import cast
+        input = cast(input, dtype)
+    if not count:
+        return sum(input, axes if input.ndim else None, keepdim) * float("nan")
+    return Mean.apply(input, axes if input.ndim else None, keepdim, count)
+
+
+@primitive
+class Mean(Primitive):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, count):
+        ctx.in_shape, ctx.axes, ctx.keepdim, ctx.count = x.shape, axes, keepdim, count
+        total = xp_of(x).sum(x, axis=axes, keepdims=keepdim)
+        return xp_of(x).true_divide(total, count, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d mean(x)/dx = 1/n, broadcast back over the reduced axes"""
+        from . import reshape, expand
+        if not _grad_state.enabled:
+            g = grad_out.data / ctx.count
+            if not ctx.keepdim:
+                g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
+            return grad_out._make(xp_of(g).broadcast_to(g, ctx.in_shape)), None, None, None
+        if not ctx.keepdim:
+            grad_out = reshape(grad_out, _keep_shape(ctx.in_shape, ctx.axes))
+        return expand(grad_out / ctx.count, ctx.in_shape), None, None, None
 
 
 @primitive
