@@ -51,7 +51,7 @@ class OpInfo:
             size-0 / non-contiguous sample (torch rejects it, or the op has no such input).
         auto_noncontig: when no sample is non-contiguous, add a copy of the first sample with a
             >= 2-D float array whose first such array is a non-contiguous view (same values).
-        error_names: other names the op's error messages may use (tests/test_error_messages.py).
+        error_names: other names the op's error messages may use (tests/test_error_lint.py).
         derived: extra samples made from the first sample (see ``derive_sample``): "scalar",
             "scalar_all", "empty", "empty_first", "empty_all".
     """
