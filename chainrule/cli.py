@@ -429,7 +429,7 @@ def _abort_other_ranks_on_error(message, error=None):
     """
     from .training.trainer import TrainingError
     world = _mpi_world()
-    if message is None or world is None or isinstance(error, TrainingError):
+    if world is None or isinstance(error, TrainingError):
         return
     from .distributed import mpi
     mpi.abort(message.replace("{where}", f" on rank {world[0]} of {world[1]}", 1) +

@@ -120,14 +120,7 @@ def value_and_grad(func, argnums=0, has_aux=False):
 
 
 def _run(func, args, kwargs, has_aux, flat, nested):
-    result = func(*args, **kwargs)
-    if has_aux:
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise RuntimeError("grad: with has_aux=True the function must return a tuple "
-                               "(output, aux)")
-        output, aux = result
-    else:
-        output, aux = result, None
+    output, aux = _split_aux(func(*args, **kwargs), has_aux, "grad")
     if not isinstance(output, Tensor) or output.numel() != 1:
         raise RuntimeError(
             "grad: the function must return a single-element Tensor, got "
@@ -187,6 +180,24 @@ def _detach_tree(tree):
     return tree
 
 
+def _split_aux(result, has_aux, fn_name):
+    """``(output, aux)`` from what the transformed function returned (``aux`` is None unless
+    ``has_aux``)."""
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise RuntimeError(f"{fn_name}: with has_aux=True the function must return a tuple "
+                           "(output, aux)")
+    return result
+
+
+def _check_shapes(fn_name, given, given_name, reference, reference_name):
+    for i, (g, r) in enumerate(zip(given, reference)):
+        if tuple(g.shape) != tuple(r.shape):
+            raise RuntimeError(f"{fn_name}: {given_name} {i} has shape {tuple(g.shape)} but "
+                               f"{reference_name} {i} has shape {tuple(r.shape)}")
+
+
 def _primal_leaves(primals, fn_name):
     for i, p in enumerate(primals):
         if not isinstance(p, Tensor):
@@ -211,11 +222,7 @@ def vjp(func, *primals, has_aux=False):
     nested = _active.depth > 0 or any(p.requires_grad for p in primals)
     with enable_grad():
         result = func(*leaves)
-    if has_aux:
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise RuntimeError("vjp: with has_aux=True the function must return a tuple "
-                               "(output, aux)")
-        result, aux = result
+    result, aux = _split_aux(result, has_aux, "vjp")
     outputs, rebuild = _flatten(result)
 
     def vjp_fn(cotangents):
@@ -223,10 +230,7 @@ def vjp(func, *primals, has_aux=False):
         if len(cots) != len(outputs):
             raise RuntimeError(f"vjp: expected {len(outputs)} cotangent(s), one per output, got "
                                f"{len(cots)}")
-        for i, (o, c) in enumerate(zip(outputs, cots)):
-            if tuple(c.shape) != tuple(o.shape):
-                raise RuntimeError(f"vjp: cotangent {i} has shape {tuple(c.shape)} but output "
-                                   f"{i} has shape {tuple(o.shape)}")
+        _check_shapes("vjp", cots, "cotangent", outputs, "output")
         pairs = [(o, c) for o, c in zip(outputs, cots) if o.requires_grad]
         if not pairs:
             from .ops import zeros_like
@@ -258,19 +262,11 @@ def jvp(func, primals, tangents, *, has_aux=False):
     if len(primals) != len(tangents):
         raise RuntimeError(f"jvp: expected one tangent per primal, got {len(primals)} primals "
                            f"and {len(tangents)} tangents")
-    for i, (p, t) in enumerate(zip(primals, tangents)):
-        if tuple(p.shape) != tuple(t.shape):
-            raise RuntimeError(f"jvp: tangent {i} has shape {tuple(t.shape)} but primal {i} has "
-                               f"shape {tuple(p.shape)}")
+    _check_shapes("jvp", tangents, "tangent", primals, "primal")
     box = {}
 
     def core(*xs):
-        result = func(*xs)
-        if has_aux:
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise RuntimeError("jvp: with has_aux=True the function must return a tuple "
-                                   "(output, aux)")
-            result, box["aux"] = result
+        result, box["aux"] = _split_aux(func(*xs), has_aux, "jvp")
         return result
 
     nested = _active.depth > 0 or any(p.requires_grad for p in primals)

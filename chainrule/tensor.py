@@ -514,12 +514,7 @@ class Tensor:
             if self._views:
                 self._refresh_views()
             return self
-        try:
-            self._xp().copyto(self.data, result.data, casting="unsafe")
-        except ValueError:
-            self._raise_read_only(op)
-            raise
-        self._version[0] += 1
+        self._write(op, lambda: self._xp().copyto(self.data, result.data, casting="unsafe"))
         return self
 
     def _rebind(self, result):
@@ -601,13 +596,18 @@ class Tensor:
         if not _dt.can_cast(res_dtype, self.dtype):
             raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
                                f"output type {self.dtype}")
+        self._write(op, lambda: ufunc(self.data, other_data, out=self.data, casting="unsafe"))
+        return self
+
+    def _write(self, op, write):
+        """Run ``write()`` (an unrecorded write into self.data), then bump the version counter;
+        a read-only array (an expanded or overlapping view) gets torch's error, naming ``op``."""
         try:
-            ufunc(self.data, other_data, out=self.data, casting="unsafe")
+            write()
         except ValueError:
             self._raise_read_only(op)
             raise
         self._version[0] += 1
-        return self
 
     def _raise_read_only(self, op):
         if not self.data.flags.writeable:
@@ -653,12 +653,7 @@ class Tensor:
             value = value.item()
         if self.requires_grad and grad_mode._state.enabled:
             return self._inplace_from(_ops.full_like(self, value), "fill_")
-        try:
-            self.data[...] = value
-        except ValueError:
-            self._raise_read_only("fill_")
-            raise
-        self._version[0] += 1
+        self._write("fill_", lambda: self.data.__setitem__(Ellipsis, value))
         return self
 
     def copy_(self, src, non_blocking=False):
@@ -667,13 +662,8 @@ class Tensor:
             result = _ops.expand(_ops.cast(src_t, self.dtype), tuple(self.shape)) + 0
             return self._inplace_from(result, "copy_")
         self._check_inplace("copy_")
-        try:
-            self._xp().copyto(self.data, to_device(src_t.data, device_of(self.data)),
-                              casting="unsafe")
-        except ValueError:
-            self._raise_read_only("copy_")
-            raise
-        self._version[0] += 1
+        self._write("copy_", lambda: self._xp().copyto(
+            self.data, to_device(src_t.data, device_of(self.data)), casting="unsafe"))
         return self
 
     def set_(self, source):
@@ -689,8 +679,7 @@ class Tensor:
             return self._inplace_from(_ops.index_put(self, index, value), "__setitem__")
         self._check_inplace("__setitem__")
         v = value.data if isinstance(value, Tensor) else value
-        _ops.setitem_data(self.data, index, v)
-        self._version[0] += 1
+        self._write("__setitem__", lambda: _ops.setitem_data(self.data, index, v))
 
     def _is_own_view(self, index, value):
         """Whether ``value`` is the live view ``self[index]`` (same base, same view ops)."""

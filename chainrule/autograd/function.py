@@ -291,7 +291,7 @@ def _mark_multi_views(ctx, src, arrays, results):
     as torch has them, which may not be changed in place while recording (torch's rule)."""
     src_array = src.data
     for i, (array, result) in enumerate(zip(arrays, results)):
-        if result.__class__ is not Tensor and not isinstance(result, Tensor):
+        if not isinstance(result, Tensor):
             continue
         owner = getattr(array, "base", None)    # NumPy: the array that owns the memory
         if owner is None or array.__class__ is not _ndarray or \

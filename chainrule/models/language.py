@@ -24,13 +24,9 @@ __all__ = ["CharLSTM", "CharTransformer", "generate", "count_parameters"]
 
 
 def count_parameters(model):
-    """The number of distinct trainable scalars of ``model`` (a tied weight counts once)."""
-    seen, total = set(), 0
-    for p in model.parameters():
-        if id(p) not in seen and p.requires_grad:
-            seen.add(id(p))
-            total += p.numel()
-    return total
+    """The number of distinct trainable scalars of ``model`` (a tied weight counts once:
+    ``parameters()`` yields each Parameter once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def _check_ids(idx, name):

@@ -32,3 +32,11 @@ def broadcast_shapes(*shapes, op="broadcast"):
                     size = d
         result.append(size)
     return tuple(result)
+
+
+def broadcasts_to(shape, target):
+    """Whether ``shape`` broadcasts to exactly ``target`` (as torch's expand would)."""
+    shape, target = tuple(shape), tuple(target)
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(shape[::-1], target[::-1]))

@@ -4,13 +4,11 @@ Comparisons, logical and bitwise ops live in logical.py."""
 import numpy as np
 
 from . import primitive, Primitive
-from ._broadcast import sum_to_shape
+from ._broadcast import broadcast_shapes, sum_to_shape
 from ._util import promote, as_tensor_arg
 from .. import dtypes as _dt
 from .._backend import xp_of
-from ..autograd import grad_mode as _grad_mode
-
-_grad_state = _grad_mode._state
+from ..autograd.grad_mode import is_grad_enabled
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
            "float_power", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "floor_divide",
@@ -33,7 +31,7 @@ def _value(x):
 def _plain_grads(ctx, grad_out, rules, shapes):
     """First-order fast path: each needed input gradient as plain array math (no graph to
     record), or None when one would need summing over broadcast dims (the general path)."""
-    if _grad_state.enabled:
+    if is_grad_enabled():
         return None
     g, grads = grad_out.data, []
     with np.errstate(all="ignore"):
@@ -422,12 +420,7 @@ def _nograd(op, fn, a, b, dt=None):
 
 def check_broadcast(op, *tensors):
     """Raise ``op: shapes ... cannot be broadcast together`` unless the shapes broadcast."""
-    shapes = [tuple(_shape(t)) for t in tensors]
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise RuntimeError(f"{op}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
-                           f"together (each dimension must match or be 1)") from None
+    broadcast_shapes(*(tuple(_shape(t)) for t in tensors), op=op)
 
 
 def _int_div_checked(x, y, rounding, op="div"):

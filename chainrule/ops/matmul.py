@@ -3,12 +3,11 @@ outer, addmm, baddbmm, tensordot and einsum compose it."""
 import numpy as np
 
 from . import primitive, Primitive
-from ._broadcast import sum_to_shape
+from ._broadcast import broadcasts_to, sum_to_shape
 from ._util import promote
 from .._backend import xp_of
-from ..autograd import grad_mode as _grad_mode
+from ..autograd.grad_mode import is_grad_enabled
 
-_state = _grad_mode._state
 _Tensor = None     # chainrule.tensor.Tensor, looked up on first use (import cycle)
 
 
@@ -35,9 +34,9 @@ class MatMul(Primitive):
         """d(a@b)/da = g @ b^T, d(a@b)/db = a^T @ g (1-D operands as row/column vectors)"""
         from . import reshape, unsqueeze, transpose
         a, b = ctx.saved_tensors
-        if not _state.enabled and a.data.ndim == 2 and b.data.ndim == 2:
+        if not is_grad_enabled() and a.data.ndim == 2 and b.data.ndim == 2:
             # why: a first-order pass records nothing, so two plain GEMMs on the arrays do
-            make, g = _Tensor._make, grad_out.data
+            make, g = grad_out._make, grad_out.data
             return (make(g @ b.data.T) if ctx.needs_input_grad[0] else None,
                     make(a.data.T @ g) if ctx.needs_input_grad[1] else None)
         if a.ndim == 1 and b.ndim == 1:
@@ -191,11 +190,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 def _add_scaled(op, input, beta, prod, alpha):
     """beta * input + alpha * prod, where input must broadcast to prod's shape (torch)."""
     shape, target = tuple(input.shape), tuple(prod.shape)
-    try:
-        ok = np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(shape, target):
         raise RuntimeError(f"{op}: input of shape {shape} cannot be broadcast to the shape "
                            f"{target} of the product")
     return _scale(input, beta) + _scale(prod, alpha)

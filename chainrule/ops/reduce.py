@@ -13,9 +13,7 @@ from . import primitive, Primitive
 from ._util import wrap_dim, wrap_dims
 from .. import dtypes as _dt
 from .._backend import xp_of
-from ..autograd import grad_mode as _grad_mode
-
-_grad_state = _grad_mode._state
+from ..autograd.grad_mode import is_grad_enabled
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "aminmax", "argmax", "argmin",
            "all", "any", "count_nonzero", "median"]
@@ -57,16 +55,24 @@ class Sum(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d sum(x)/dx = 1, broadcast back over the reduced axes"""
-        from . import reshape, expand
-        if not _grad_state.enabled:
-            # why: a first-order pass records nothing, so a broadcast view of the array will do
-            g = grad_out.data
-            if not ctx.keepdim:
-                g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
-            return grad_out._make(xp_of(g).broadcast_to(g, ctx.in_shape)), None, None
+        return _unreduce(ctx, grad_out), None, None
+
+
+def _unreduce(ctx, grad_out, count=1):
+    """grad_out / count of a sum (count 1) or mean over ``ctx.axes``, broadcast back to the
+    input's shape."""
+    from . import reshape, expand
+    if not is_grad_enabled():
+        # why: a first-order pass records nothing, so a broadcast view of the array will do
+        g = grad_out.data if count == 1 else grad_out.data / count
         if not ctx.keepdim:
-            grad_out = reshape(grad_out, _keep_shape(ctx.in_shape, ctx.axes))
-        return expand(grad_out, ctx.in_shape), None, None
+            g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
+        return grad_out._make(xp_of(g).broadcast_to(g, ctx.in_shape))
+    if count != 1:
+        grad_out = grad_out / count
+    if not ctx.keepdim:
+        grad_out = reshape(grad_out, _keep_shape(ctx.in_shape, ctx.axes))
+    return expand(grad_out, ctx.in_shape)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
@@ -125,15 +131,7 @@ class Mean(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d mean(x)/dx = 1/n, broadcast back over the reduced axes"""
-        from . import reshape, expand
-        if not _grad_state.enabled:
-            g = grad_out.data / ctx.count
-            if not ctx.keepdim:
-                g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
-            return grad_out._make(xp_of(g).broadcast_to(g, ctx.in_shape)), None, None, None
-        if not ctx.keepdim:
-            grad_out = reshape(grad_out, _keep_shape(ctx.in_shape, ctx.axes))
-        return expand(grad_out / ctx.count, ctx.in_shape), None, None, None
+        return _unreduce(ctx, grad_out, ctx.count), None, None, None
 
 
 @primitive

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import primitive, Primitive
 from ._util import wrap_dim
+from .sorting_search import _check_tensor, _tensor
 from .reduce import _result_type
 from .._backend import xp_of
 
@@ -26,17 +27,6 @@ _MODE = _result_type("mode", ["values", "indices"])
 _NANMEDIAN = _result_type("nanmedian", ["values", "indices"])
 _CUMMAX = _result_type("cummax", ["values", "indices"])
 _CUMMIN = _result_type("cummin", ["values", "indices"])
-
-
-def _tensor(array):
-    from ..tensor import Tensor
-    return Tensor._make(array)
-
-
-def _check_tensor(input, op, arg="input"):
-    from ..tensor import Tensor
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}(): argument '{arg}' must be Tensor, not {type(input).__name__}")
 
 
 def _argsort(data, axis, descending):

@@ -13,10 +13,16 @@ def _tensor(array):
     return Tensor._make(array)
 
 
-def _data(input, op, arg="input"):
+def _check_tensor(input, op, arg="input"):
+    """TypeError naming ``op`` and ``arg`` unless ``input`` is a Tensor (shared by the sorting
+    modules)."""
     from ..tensor import Tensor
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument '{arg}' must be Tensor, not {type(input).__name__}")
+
+
+def _data(input, op, arg="input"):
+    _check_tensor(input, op, arg)
     return input.data
 
 

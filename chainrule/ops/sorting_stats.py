@@ -5,17 +5,12 @@ import math
 import warnings
 
 from ._util import wrap_dim
+from .sorting_search import _check_tensor
 
 __all__ = ["nansum", "nanmean", "trace", "diff", "meshgrid", "cartesian_prod", "cdist", "rot90"]
 
 _CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
                 "donot_use_mm_for_euclid_dist")
-
-
-def _check_tensor(input, op, arg="input"):
-    from ..tensor import Tensor
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}(): argument '{arg}' must be Tensor, not {type(input).__name__}")
 
 
 def _without_nan(input):

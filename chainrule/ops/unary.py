@@ -7,14 +7,7 @@ from . import primitive, Primitive
 from ._util import float_dtype_for, cast_to
 from .. import dtypes as _dt
 from .._backend import xp_of
-from ..autograd import grad_mode as _grad_mode
-
-_grad_state = _grad_mode._state
-
-
-def _tensor_make(array):
-    from ..tensor import Tensor
-    return Tensor._make(array)
+from ..autograd.grad_mode import is_grad_enabled
 
 __all__ = ["neg", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
            "abs", "absolute", "cast", "clone", "to_device", "raw_data", "where", "sign", "floor",
@@ -172,10 +165,10 @@ class Sigmoid(Primitive):
     def backward(ctx, grad_out):
         """d/dx s(x) = s(x) (1 - s(x))"""
         (y,) = ctx.saved_tensors
-        if not _grad_state.enabled:
+        if not is_grad_enabled():
             # why: a first-order pass records nothing: plain array math, no op overhead
             g, s = grad_out.data, y.data
-            return _tensor_make((g * s * (1 - s)).astype(g.dtype, copy=False))
+            return grad_out._make(g * s * (1 - s))
         return grad_out * y * (1 - y)
 
 
@@ -197,10 +190,10 @@ class Relu(Primitive):
     def backward(ctx, grad_out):
         """d/dx relu(x) = [not relu(x) <= 0] (0 at the kink, 1 at NaN, as torch)"""
         (mask,) = ctx.saved_tensors
-        if not _grad_state.enabled:
+        if not is_grad_enabled():
             # why: a first-order pass records nothing: one multiply, no bool-to-float cast op
             g = grad_out.data
-            return _tensor_make(xp_of(g).multiply(g, mask.data, dtype=g.dtype))
+            return grad_out._make(xp_of(g).multiply(g, mask.data, dtype=g.dtype))
         return grad_out * mask
 
 

@@ -98,7 +98,6 @@ class TrainConfig(ConfigMethods):
     name: str = ""
     out: str = ""
 
-
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""
         for name, allowed in (("model", MODELS), ("data", DATASETS),

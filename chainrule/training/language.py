@@ -42,7 +42,8 @@ from ..nn.utils import clip_grad_norm_
 from ..serialization import load, save
 from .config import ConfigMethods
 from .progress import Progress
-from .run import RunError, _read_json, _writable_dir, _write_json, default_run_dir
+from .run import (RunError, _config_from, _read_json, _writable_dir, _write_json,
+                  checkpoint_path, default_run_dir)
 from .trainer import MetricsLog, TrainingError
 
 __all__ = ["LanguageConfig", "LANGUAGE_MODELS", "train_language_model", "load_language_run",
@@ -103,7 +104,6 @@ class LanguageConfig(ConfigMethods):
     sample_prompt: str = "ROMEO:"
     name: str = ""
     out: str = ""
-
 
     def validate(self):
         """Raise ValueError naming the first setting that is out of range."""
@@ -398,20 +398,13 @@ def load_language_run(run_dir, checkpoint="best"):
     ``checkpoint`` (``'best'``, ``'last'`` or a checkpoint file), in eval mode."""
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"run directory {run_dir}: no such folder")
-    config_path = os.path.join(run_dir, "config.json")
-    try:
-        config = LanguageConfig.from_dict(_read_json(config_path, "run config"))
-    except (TypeError, ValueError) as e:
-        raise RunError(f"{config_path}: {e}") from None
+    config = _config_from(os.path.join(run_dir, "config.json"), LanguageConfig)
     vocab_path = os.path.join(run_dir, "vocab.json")
     chars = _read_json(vocab_path, "vocabulary").get("chars")
     if not isinstance(chars, str) or not chars:
         raise RunError(f"{vocab_path}: expected {{\"chars\": \"...\"}} with the vocabulary")
     vocab = CharVocab(chars)
-    path = checkpoint if checkpoint not in ("last", "best") else \
-        os.path.join(run_dir, "checkpoints", f"{checkpoint}.ckpt")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint {path}: no such file")
+    path = checkpoint_path(run_dir, checkpoint)
     state = load(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(path, f"not a language-model checkpoint (no format "

@@ -392,10 +392,7 @@ def load_run(run_dir, checkpoint="last"):
         info = DataInfo.from_dict(_read_json(info_path, "data description"))
     except TypeError as e:
         raise RunError(f"{info_path}: unexpected content ({e})") from None
-    path = checkpoint if checkpoint not in ("last", "best") else \
-        os.path.join(run_dir, "checkpoints", f"{checkpoint}.ckpt")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint {path}: no such file")
+    path = checkpoint_path(run_dir, checkpoint)
     state = load(path)
     weights = state.get("model") if isinstance(state, dict) and "format" in state else state
     _random.manual_seed(config.seed)
@@ -409,10 +406,20 @@ def load_run(run_dir, checkpoint="last"):
     return config, info, model
 
 
-def _config_from(path):
+def checkpoint_path(run_dir, checkpoint):
+    """The file of ``checkpoint`` (``'last'``, ``'best'`` or a file path) of a run directory;
+    FileNotFoundError when it does not exist."""
+    path = checkpoint if checkpoint not in ("last", "best") else \
+        os.path.join(run_dir, "checkpoints", f"{checkpoint}.ckpt")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path}: no such file")
+    return path
+
+
+def _config_from(path, config_class=TrainConfig):
     values = _read_json(path, "run config")
     try:
-        return TrainConfig.from_dict(values)
+        return config_class.from_dict(values)
     except (TypeError, ValueError) as e:
         raise RunError(f"{path}: {e}") from None
 

@@ -77,15 +77,20 @@ def model_summary(model, input_shape, dtype=None):
     assigned, rows, handles = set(), [], []
     seen_buffers = {id(_root(p.data)) for p in params}
 
+    def new_saved_bytes(output):
+        """Bytes of the buffers kept by graph nodes first reachable from ``output``."""
+        nbytes = 0
+        for node in _new_nodes(output, assigned):
+            for array in _node_arrays(node, param_ids):
+                root = _root(array)
+                if id(root) not in seen_buffers:
+                    seen_buffers.add(id(root))
+                    nbytes += root.nbytes
+        return nbytes
+
     def hook_for(name):
         def hook(module, args, output):
-            nbytes = 0
-            for node in _new_nodes(output, assigned):
-                for array in _node_arrays(node, param_ids):
-                    root = _root(array)
-                    if id(root) not in seen_buffers:
-                        seen_buffers.add(id(root))
-                        nbytes += root.nbytes
+            nbytes = new_saved_bytes(output)
             count = sum(p.numel() for p in module.parameters(recurse=False))
             rows.append(LayerRow(name, type(module).__name__,
                                  tuple(getattr(output, "shape", ())), int(count), nbytes))
@@ -103,13 +108,7 @@ def model_summary(model, input_shape, dtype=None):
         for h in handles:
             h.remove()
     # anything the model's own forward did between layers (e.g. a reshape) and kept
-    leftover = 0
-    for node in _new_nodes(out, assigned):
-        for array in _node_arrays(node, param_ids):
-            root = _root(array)
-            if id(root) not in seen_buffers:
-                seen_buffers.add(id(root))
-                leftover += root.nbytes
+    leftover = new_saved_bytes(out)
     totals = {"params": sum(p.numel() for p in params),
               "trainable": sum(p.numel() for p in params if p.requires_grad),
               "param_bytes": sum(p.data.nbytes for p in params),

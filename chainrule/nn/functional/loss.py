@@ -13,6 +13,7 @@ import numpy as np
 from ...ops import (log_softmax, logsigmoid, exp, log, abs as _abs, where, clamp_min, xlogy,
                     sum as _sum, mean as _mean, reshape)
 from ...tensor import Tensor
+from ...ops._broadcast import broadcasts_to
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
@@ -64,11 +65,7 @@ def _broadcast_weight(op, weight, input, name="weight"):
         return None
     _check_tensor(op, name, weight)
     shape, target = tuple(weight.shape), tuple(input.shape)
-    try:
-        ok = np.broadcast_shapes(shape, target) == target
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(shape, target):
         raise RuntimeError(f"{op}: {name} of shape {shape} cannot be broadcast to the input's "
                            f"shape {target}")
     return weight
