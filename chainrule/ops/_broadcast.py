@@ -1,18 +1,31 @@
 """Undo broadcasting: the one place gradients are summed back to an input's shape."""
 
 
+def _broadcast_axes(grad_shape, shape):
+    """The axes of ``grad_shape`` that broadcasting added or stretched to reach it from ``shape``."""
+    lead = len(grad_shape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and grad_shape[lead + i] != 1)
+
+
 def sum_to_shape(grad, shape):
     """Sum ``grad`` (a Tensor) over the axes that broadcasting added or stretched to reach it
     from ``shape``. Returns ``grad`` itself when the shapes already agree."""
     if grad.shape == shape:
         return grad
     from . import sum as _sum, reshape
-    lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
+    axes = _broadcast_axes(grad.shape, shape)
     if axes:
         grad = _sum(grad, axes)
     return reshape(grad, tuple(shape)) if grad.shape != tuple(shape) else grad
+
+
+def sum_array_to_shape(grad, shape):
+    """``sum_to_shape`` on a plain array (first-order backward passes that record nothing)."""
+    if grad.shape == tuple(shape):
+        return grad
+    axes = _broadcast_axes(grad.shape, shape)
+    return (grad.sum(axis=axes) if axes else grad).reshape(shape)
 
 
 def broadcast_shapes(*shapes, op="broadcast"):

@@ -60,6 +60,7 @@ OPS = [
           errors=[ErrorInput((np.ones(3), 0.0), {}, RuntimeError, "ZeroDivision",
                              op=F.celu)]),
     entry("gelu", F.gelu, TF.gelu, act_samples(-4, 4, kwargs=({}, {"approximate": "tanh"})),
+          primitives=("Gelu",),
           errors=[ErrorInput((np.ones(3),), {"approximate": "fast"}, RuntimeError,
                              "approximate argument must be either none or tanh", op=F.gelu)]),
     entry("silu", F.silu, TF.silu, act_samples(-6, 6)),

@@ -59,6 +59,6 @@ def _errors():
 
 
 OPS = [OpInfo("scaled_dot_product_attention", F.scaled_dot_product_attention,
-              TF.scaled_dot_product_attention, _samples, primitives=("Softmax", "MatMul"),
+              TF.scaled_dot_product_attention, _samples, primitives=("Attention", "Softmax", "MatMul"),
               no_scalar_reason="query, key and value need >= 2 dims (L, E): torch rejects 0-d "
                                "(see the error inputs)", errors=_errors)]

@@ -128,15 +128,9 @@ def celu_(input, alpha=1.0):
 
 def gelu(input, approximate="none"):
     """x * Phi(x) with Phi the standard normal CDF (exact, via erf), or its tanh approximation
-    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) when ``approximate='tanh'``."""
-    _check(input, "gelu")
-    if approximate == "none":
-        return input * 0.5 * (1 + _ops.erf(input * (1 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (1 + _tanh(inner))
-    raise RuntimeError(f"gelu: approximate argument must be either none or tanh, got "
-                       f"'{approximate}'")
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) when ``approximate='tanh'`` (one fused
+    primitive, ``ops/fused/gelu.py``)."""
+    return _ops.gelu(input, approximate)
 
 
 def silu(input, inplace=False):

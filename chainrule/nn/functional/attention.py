@@ -6,6 +6,7 @@ from ...ops import (matmul, transpose, reshape, softmax, where, cat, split, zero
                     repeat_interleave, mean)
 from ... import dtypes as _dt
 from ...tensor import Tensor
+from ...ops.fused.attention import attention as _fused_attention
 from .dropout import dropout as _dropout
 from .linear import linear
 
@@ -78,11 +79,39 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         value = repeat_interleave(value, hq // hkv, dim=-3)
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if attn_mask is not None:
+        _check_tensor(attn_mask, "attn_mask", op)
+    fused_mask = _additive_mask(attn_mask, is_causal, L, S, query)
+    if dropout_p == 0.0 and fused_mask is not False:
+        return _fused_attention(query, key, value, fused_mask, scale)
+    return _sdpa_reference(query, key, value, attn_mask, dropout_p, is_causal, scale)
+
+
+def _additive_mask(attn_mask, is_causal, L, S, query):
+    """The mask as the additive array the fused primitive takes (None: no mask), or False when
+    the composite must run instead: a float mask that needs its gradient or has another dtype."""
+    xp = query._xp()
+    dtype = query.data.dtype
+    if is_causal:
+        return xp.triu(xp.full((L, S), -xp.inf, dtype=dtype), 1)
+    if attn_mask is None:
+        return None
+    if attn_mask.dtype.name == "bool":
+        return xp.where(attn_mask.data, dtype.type(0), dtype.type(-xp.inf))
+    if attn_mask.requires_grad or attn_mask.data.dtype != dtype:
+        return False
+    return attn_mask.data
+
+
+def _sdpa_reference(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    """The composite of ``scaled_dot_product_attention`` (its inputs already checked): the
+    reference of the fused primitive, and the path taken with dropout or a float mask that
+    needs its gradient."""
+    L, S = query.shape[-2], key.shape[-2]
     scores = matmul(query, transpose(key, -2, -1)) * scale
     if is_causal:
         attn_mask = tril(ones(L, S, dtype=_dt.bool))
     if attn_mask is not None:
-        _check_tensor(attn_mask, "attn_mask", op)
         if attn_mask.dtype.name == "bool":
             # where() (not + -inf) so the masked scores get exactly zero gradient
             scores = where(attn_mask, scores, float("-inf"))
