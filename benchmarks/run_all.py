@@ -4,6 +4,8 @@
     python benchmarks/run_all.py --only cifar,lenet --repeats 9 --json results.json
     python benchmarks/run_all.py --no-memory --skip-train
     python benchmarks/run_all.py --readme              # also rewrite the table in README.md
+    python benchmarks/run_all.py --peers --peers-python .venv-peers/bin/python \
+        --peers-python .venv-chainer/bin/python       # also the NumPy-based peers (bench_peers)
 
 Workloads (float32; one *step* = forward, loss, backward, optimizer update):
 
@@ -22,8 +24,10 @@ Workloads (float32; one *step* = forward, loss, backward, optimizer update):
 Timing: each workload runs in its own subprocess with both libraries, alternating chainrule and
 torch step by step so machine load hits both alike; the ratio is chainrule / torch of the medians.
 Peak memory: each (workload, library) pair runs alone in a fresh subprocess, and its ru_maxrss
-(peak resident set, including the interpreter and the library import) is reported. Peers
-(tinygrad, autograd, mygrad) are only noted when importable; none has a workload here yet.
+(peak resident set, including the interpreter and the library import) is reported. ``--peers``
+also runs bench_peers.py (MyGrad, HIPS autograd, tinygrad, Chainer on mlp, tiny_mlp, lenet,
+lenet_infer and cifar, each against chainrule in the same process) under each ``--peers-python``
+interpreter (default: this one) and adds its results to the JSON and, with ``--readme``, a table.
 """
 import argparse
 import json
@@ -277,7 +281,7 @@ def environment():
     for peer in ("tinygrad", "autograd", "mygrad"):
         try:
             __import__(peer)
-            info["peers"][peer] = "importable (no workloads wired in yet)"
+            info["peers"][peer] = "importable (benchmarked by bench_peers.py; --peers)"
         except ImportError:
             info["peers"][peer] = "not installed"
     return info
@@ -333,6 +337,11 @@ def main(argv=None):
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--readme", action="store_true",
                         help="rewrite the results table in benchmarks/README.md")
+    parser.add_argument("--peers", action="store_true",
+                        help="also run bench_peers.py (NumPy-based peer libraries)")
+    parser.add_argument("--peers-python", action="append", metavar="PATH",
+                        help="interpreter with the peers installed, for --peers; repeat for "
+                             "several (default: this interpreter)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:                      # internal: one measurement, JSON on the last line
@@ -402,21 +411,62 @@ def main(argv=None):
         ms, note = _train_time(args.timeout)
         results.append({"name": "train", "chainrule_ms": ms, "note": note})
         print(f"{'train':<13}{(f'{ms:.0f}' if ms else '-'):>34}   {note}")
+    peers = run_peers(args, only) if args.peers else None
     if args.json:
+        report = {"environment": env, "results": results}
+        if peers is not None:
+            report["peers"] = peers
         with open(args.json, "w") as f:
-            json.dump({"environment": env, "results": results}, f, indent=2)
+            json.dump(report, f, indent=2)
     if args.readme:
         write_readme(env, results, " ".join(["python", "benchmarks/run_all.py"] +
                                            [a for a in (argv or sys.argv[1:])
-                                            if a != "--readme"]))
+                                            if a != "--readme"]), peers=peers)
+
+
+def run_peers(args, only):
+    """bench_peers.py under each --peers-python interpreter: a list of its JSON reports, each with
+    the interpreter added (or an error)."""
+    import tempfile
+    peer_workloads = ("mlp", "tiny_mlp", "lenet", "lenet_infer", "cifar")
+    names = [n for n in peer_workloads if not only or n in only]
+    if not names:
+        print("peers: none of the selected workloads has a peer version")
+        return []
+    reports = []
+    for python in args.peers_python or [sys.executable]:
+        if os.sep in python:             # a path: relative to where run_all.py was started
+            python = os.path.abspath(python)
+        print(f"peers ({python}):", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "peers.json")
+            cmd = [python, os.path.join(HERE, "bench_peers.py"), "--json", out,
+                   "--only", ",".join(names), "--warmup", str(args.warmup), "--timer", args.timer]
+            if args.repeats:
+                cmd += ["--repeats", str(args.repeats)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            try:
+                proc = subprocess.run(cmd, cwd=ROOT, env=_thread_env(args.threads),
+                                      timeout=args.timeout)
+                with open(out) as f:
+                    report = json.load(f)
+                if proc.returncode != 0:
+                    report["error"] = f"bench_peers.py exited {proc.returncode} (failed checks)"
+            except Exception as exc:   # noqa: BLE001 -- peers must not stop the main results
+                report = {"error": str(exc)}
+        report["python"] = python
+        reports.append(report)
+    return reports
 
 
 _BEGIN, _END = "<!-- results: begin (written by run_all.py --readme) -->", \
     "<!-- results: end -->"
 
 
-def results_markdown(env, results, command):
-    """The results table (and the conditions it was measured under) as Markdown."""
+def results_markdown(env, results, command, peers=None):
+    """The results table (and the conditions it was measured under) as Markdown; with ``peers``
+    (run_peers' reports) a second table of the NumPy-based peers."""
     blas = env.get("blas") or {}
     if isinstance(blas, list):
         blas = blas[0] if blas else {}
@@ -458,12 +508,58 @@ def results_markdown(env, results, command):
                       f"GEMM peak, {env.get('gemm_peak_gflops', 0):.0f} GFLOP/s for a 2048^3 "
                       f"sgemm), torch {cifar['torch']['gflops']:.0f} GFLOP/s "
                       f"({cifar['torch']['fraction_of_gemm_peak']:.0%})."]
+    if peers:
+        lines += [""] + peers_markdown(peers)
     return "\n".join(lines) + "\n"
 
 
-def write_readme(env, results, command, path=os.path.join(HERE, "README.md")):
+def peers_markdown(reports):
+    """Lines of the peers table: per workload chainrule's median and each peer's median with, in
+    brackets, peer / chainrule of the same run (above 1: chainrule is faster)."""
+    peers, rows, notes, lowest = [], {}, [], None
+    for rep in reports:
+        if "error" in rep and not rep.get("results"):
+            notes.append(f"- `{rep.get('python')}`: {rep['error']}")
+            continue
+        e = rep.get("environment", {})
+        libs = dict(e.get("libraries", {}))
+        libs.pop("chainrule", None)
+        device = f", tinygrad device {e['tinygrad_device']}" if e.get("tinygrad_device") else ""
+        notes.append(f"- `{rep.get('python')}`: Python {e.get('python')}, NumPy {e.get('numpy')}, "
+                     + ", ".join(f"{k} {v}" for k, v in libs.items()) + device
+                     + (f" ({rep['error']})" if "error" in rep else ""))
+        for row in rep.get("results", []):
+            cells = rows.setdefault(row["name"], {})
+            if "chainrule" in row:
+                cells.setdefault("chainrule", f"{row['chainrule']['median_ms']:.2f}")
+            for peer, ratio in row.get("ratio", {}).items():
+                if peer not in peers:
+                    peers.append(peer)
+                cells[peer] = f"{row[peer]['median_ms']:.2f} ({ratio:.2f}x)"
+                if row["name"] in ("lenet", "lenet_infer", "cifar") and \
+                        (lowest is None or ratio < lowest[0]):
+                    lowest = (ratio, peer, row["name"])
+            for peer, err in row.get("errors", {}).items():
+                if peer not in peers:
+                    peers.append(peer)
+                cells[peer] = "error"
+    lines = ["NumPy-based peers (`bench_peers.py`, same workloads, data and initial weights), ms "
+             "median and, in brackets, peer / chainrule measured in the same process:", "",
+             "| workload | chainrule | " + " | ".join(peers) + " |",
+             "|---|---|" + "---|" * len(peers)]
+    for name, cells in rows.items():
+        lines.append(f"| {name} | {cells.get('chainrule', '-')} | "
+                     + " | ".join(cells.get(p, "-") for p in peers) + " |")
+    lines += [""] + notes
+    if lowest is not None:
+        lines += ["", f"Lowest peer / chainrule ratio on the convolutional workloads: "
+                      f"{lowest[0]:.2f} ({lowest[1]}, {lowest[2]})."]
+    return lines
+
+
+def write_readme(env, results, command, path=os.path.join(HERE, "README.md"), peers=None):
     """Replace the block between the result markers of README.md (append one if missing)."""
-    block = f"{_BEGIN}\n{results_markdown(env, results, command)}{_END}"
+    block = f"{_BEGIN}\n{results_markdown(env, results, command, peers)}{_END}"
     text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
     if _BEGIN in text and _END in text:
         head, rest = text.split(_BEGIN, 1)

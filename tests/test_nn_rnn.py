@@ -10,7 +10,7 @@ import chainrule as cr
 import chainrule.nn as nn
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.nn.functional.rnn import _lstm_gates_reference
-from chainrule.ops.fused.rnn import lstm_gates
+from chainrule.ops.fused.rnn import lstm_gates, lstm_sequence, lstm_sequence_reference
 
 TOL = {"float32": (2e-5, 2e-6), "float64": (1e-10, 1e-12)}
 
@@ -216,6 +216,27 @@ def test_fused_lstm_gates_match_composite():
         grads.append(cr.autograd.grad((dg * dg).sum() + dc.sum(), [gt, ct]))
     for a, b in zip(*grads):
         _check_close(a, b, "float64", "fused double backward")
+
+
+@pytest.mark.parametrize("time_dim,reverse", [(0, False), (1, False), (0, True), (1, True)])
+def test_fused_lstm_sequence_matches_composite(time_dim, reverse):
+    xg = rand(4, 3, 8) * 2
+    h0, c0, w = rand(3, 2), rand(3, 2), rand(8, 2)
+    if time_dim == 1:
+        xg = xg.transpose(1, 0, 2).copy()
+    up = [rand(*xg.shape[:-1], 2), rand(3, 2), rand(3, 2)]
+    results = []
+    for fn in (lstm_sequence, lstm_sequence_reference):
+        ins = [cr.tensor(a, requires_grad=True) for a in (xg, h0, c0, w)]
+        outs = fn(*ins, time_dim=time_dim, reverse=reverse)
+        first = cr.autograd.grad(outs, ins, [cr.tensor(u) for u in up], create_graph=True)
+        second = cr.autograd.grad(sum((g * g).sum() for g in first), ins)
+        plain = [cr.tensor(a, requires_grad=True) for a in (xg, h0, c0, w)]
+        cr.autograd.backward(fn(*plain, time_dim=time_dim, reverse=reverse),
+                             [cr.tensor(u) for u in up])
+        results.append(list(outs) + list(first) + list(second) + [p.grad for p in plain])
+    for a, b in zip(*results):
+        _check_close(a, b, "float64", "fused sequence vs composite")
 
 
 def test_state_dict_round_trip_and_reprs():

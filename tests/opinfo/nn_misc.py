@@ -16,7 +16,10 @@ def _linear_samples(dt, rng):
             Sample((r(3, 4), r(2, 4)), desc="no bias"),
             Sample((r(0, 4), r(2, 4), r(2)), desc="empty batch"),
             Sample((noncontig(r(3, 4)), noncontig(r(2, 4)), r(2)), desc="noncontig"),
-            Sample((r(3, 4), r(4)), desc="1-d weight")]
+            Sample((r(3, 4), r(4)), desc="1-d weight"),
+            Sample((r(2, 2, 3, 4), r(5, 4), r(5)), desc="4-d input"),
+            Sample((r(3, 0), r(2, 0), r(2)), desc="no input features"),
+            Sample((r(3, 4), r(2, 4), r(1, 2)), desc="bias (1, out): composite path")]
 
 
 def _bilinear_samples(dt, rng):
@@ -70,7 +73,8 @@ def _pair_samples(dim_kw):
 
 
 OPS = [
-    OpInfo("F.linear", F.linear, TF.linear, _linear_samples, errors=lambda: [
+    OpInfo("F.linear", F.linear, TF.linear, _linear_samples, primitives=("Linear", "MatMul"),
+           errors=lambda: [
         ErrorInput((np.ones((3, 5)), np.ones((2, 4))), {}, RuntimeError,
                    r"linear: input's last dimension must equal weight's in_features 4: input "
                    r"\(3, 5\)", op=F.linear),

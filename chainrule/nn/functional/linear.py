@@ -1,5 +1,6 @@
 """Affine maps: ``linear`` (x W^T + b) and ``bilinear`` (x1^T A x2 + b)."""
 from ...ops import matmul, transpose, reshape, unsqueeze, sum as _sum, permute
+from ...ops.fused.linear import Linear as _Linear
 
 __all__ = ["linear", "bilinear"]
 
@@ -24,6 +25,13 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"linear: input's last dimension must equal weight's in_features "
                            f"{weight.shape[-1]}: input {tuple(input.shape)}, weight "
                            f"{tuple(weight.shape)}")
+    if bias is not None and bias.dtype is not input.dtype and input.dtype.is_floating_point:
+        raise RuntimeError(f"linear: expected input, weight and bias to have the same dtype, "
+                           f"got {input.dtype}, {weight.dtype} and {bias.dtype}")
+    if weight.ndim == 2 and input.dtype is weight.dtype and input.dtype.is_floating_point and \
+            (bias is None or (bias.dtype is input.dtype and
+                              tuple(bias.shape) == (weight.shape[0],))):
+        return _Linear.apply(input, weight, bias)      # one node (ops/fused/linear.py)
     w = transpose(weight, 0, 1) if weight.ndim == 2 else weight
     if input.ndim > 2:
         # why: one (N*T, in) @ (in, out) BLAS call beats a batched matmul over the leading dims

@@ -8,15 +8,17 @@ Speed notes (the Python loop over time steps is the only per-step cost):
   the loop; the loop then adds ``h W_hh^T`` and runs the gate nonlinearities;
 * one ``unbind`` hands out the per-step projections and one ``stack`` gathers the outputs, so the
   graph holds a handful of nodes per step;
-* the LSTM gate math runs in the fused ``LSTMGates`` primitive (chainrule.ops.fused.rnn), whose
-  composite reference is ``_lstm_gates_reference`` below.
+* an LSTM layer without projections runs its whole loop in the fused ``LSTMSequence`` primitive
+  (chainrule.ops.fused.rnn): one node per layer and direction, and one GEMM for the recurrent
+  weight's gradient; with ``proj_size`` the loop below runs the fused ``LSTMGates`` per step,
+  whose composite reference is ``_lstm_gates_reference`` below.
 
 None of these functions is part of torch.nn.functional, so this module exports nothing; the layers
 import them directly.
 """
 from ...ops import (matmul, transpose, unbind, stack, cat, split, sigmoid, tanh, relu, zeros,
                     unsqueeze, squeeze)
-from ...ops.fused.rnn import lstm_gates
+from ...ops.fused.rnn import lstm_gates, lstm_sequence
 from .dropout import dropout as _dropout
 from .linear import linear
 
@@ -106,6 +108,10 @@ def _direction(mode, x, h0, c0, weights, reverse, time_dim, hidden):
             bias = pad if bias is None else bias + pad
         xrz, xn = split(linear(x, w_ih, bias), [2 * hidden, hidden], -1)
         inputs = list(zip(unbind(xrz, time_dim), unbind(xn, time_dim)))
+    elif mode == "LSTM" and w_hr is None and x.shape[time_dim]:
+        # the whole loop, forward and backward, in one node (see LSTMSequence)
+        return lstm_sequence(linear(x, w_ih, _cell_bias(b_ih, b_hh)), h0, c0, w_hh, time_dim,
+                             reverse)
     else:
         inputs = unbind(linear(x, w_ih, _cell_bias(b_ih, b_hh)), time_dim)
     order = range(steps - 1, -1, -1) if reverse else range(steps)

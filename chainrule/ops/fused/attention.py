@@ -55,19 +55,20 @@ class Attention(Primitive):
                     s.shape else s + mask
             w = _softmax_rows(s, xp)
             out = xp.matmul(w, v)
-        ctx.save_for_backward(q, k, v)
-        ctx.weights, ctx.mask, ctx.scale = w, mask, scale
+        # saved, not attributes: the engine frees them once backward has run
+        ctx.save_for_backward(q, k, v, w, mask)
+        ctx.scale = scale
         return out
 
     @staticmethod
     def backward(ctx, grad_out):
         """dV = W^T G;  dW = G V^T;  dS = W (dW - rowsum(dW W)) * scale;  dQ = dS K;  dK = dS^T Q
         (then summed over broadcast batch dims)"""
-        q, k, v = ctx.saved_tensors
+        q, k, v, w, mask = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if not is_grad_enabled():
             # why: a first-order pass records nothing: plain array math on the saved weights
-            make, g, w = grad_out._make, grad_out.data, ctx.weights
+            make, g, w = grad_out._make, grad_out.data, w.data
             xp = xp_of(g)
             qa, ka, va = q.data, k.data, v.data
             grad_v = make(sum_array_to_shape(xp.matmul(xp.swapaxes(w, -1, -2), g),
@@ -90,9 +91,9 @@ class Attention(Primitive):
         from .. import matmul, softmax, transpose, where, sum as _sum
         scores = matmul(q, transpose(k, -1, -2)) * ctx.scale
         full = None
-        if ctx.mask is not None:
-            scores = scores + grad_out._make(ctx.mask)
-            xp = xp_of(ctx.mask)
+        if mask is not None:
+            scores = scores + mask
+            xp = xp_of(mask.data)
             full_rows = xp.isneginf(scores.data).all(axis=-1, keepdims=True)
             if full_rows.any():
                 full = grad_out._make(full_rows)

@@ -45,8 +45,7 @@ class Gelu(Primitive):
             out = xp.add(s, 1, out=xp.empty_like(x))
             out *= x
             out *= 0.5
-        ctx.save_for_backward(x)
-        ctx.s = s
+        ctx.save_for_backward(x, s)       # saved, not an attribute: backward frees it
         return out
 
     @staticmethod
@@ -54,10 +53,10 @@ class Gelu(Primitive):
         """tanh:  d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) K (1 + 3 C x^2),  t = tanh(K (x + C x^3))
         exact: d/dx = Phi(x) + x phi(x),  Phi = 0.5 (1 + erf(x / sqrt 2)),
                phi = exp(-x^2 / 2) / sqrt(2 pi)"""
-        (x,) = ctx.saved_tensors
+        x, s = ctx.saved_tensors
         if not is_grad_enabled():
             # why: a first-order pass records nothing: plain array math on the saved erf/tanh
-            xa, s, g = x.data, ctx.s, grad_out.data
+            xa, s, g = x.data, s.data, grad_out.data
             xp = xp_of(xa)
             with np.errstate(all="ignore"):
                 if ctx.approximate == "tanh":

@@ -5,7 +5,7 @@ mean/var composites; the tests check each primitive against its reference, forwa
 Both primitives share one backward, written in chainrule ops so it can be differentiated again.
 """
 from .. import primitive, Primitive
-from .._broadcast import sum_to_shape
+from .._broadcast import sum_array_to_shape, sum_to_shape
 from ...autograd import grad_mode
 from ..._backend import xp_of
 
@@ -36,12 +36,12 @@ def _normalize_backward(ctx, grad_out):
     from .. import mean, sqrt, reshape
     x, weight, bias, mu, rstd = ctx.saved_tensors
     axes, bshape = ctx.axes, ctx.bshape
-    if grad_mode.is_grad_enabled():   # double backward: the statistics must depend on x
-        mu = mean(x, axes, keepdim=True)
-        xc = x - mu
-        rstd = 1 / sqrt(mean(xc * xc, axes, keepdim=True) + ctx.eps)
-    else:
-        xc = x - mu
+    if not grad_mode.is_grad_enabled():
+        return _normalize_backward_arrays(ctx, grad_out, x, weight, bias, mu, rstd)
+    # double backward: the statistics must depend on x
+    mu = mean(x, axes, keepdim=True)
+    xc = x - mu
+    rstd = 1 / sqrt(mean(xc * xc, axes, keepdim=True) + ctx.eps)
     xhat = xc * rstd
     grad_x = grad_w = grad_b = None
     if ctx.needs_input_grad[0]:
@@ -52,6 +52,28 @@ def _normalize_backward(ctx, grad_out):
         grad_w = reshape(sum_to_shape(grad_out * xhat, bshape), tuple(weight.shape))
     if bias is not None and ctx.needs_input_grad[2]:
         grad_b = reshape(sum_to_shape(grad_out, bshape), tuple(bias.shape))
+    return grad_x, grad_w, grad_b
+
+
+def _normalize_backward_arrays(ctx, grad_out, x, weight, bias, mu, rstd):
+    """The same rules on plain arrays, for a first-order pass that records nothing."""
+    make, g0 = grad_out._make, grad_out.data
+    axes, bshape = ctx.axes, ctx.bshape
+    xhat = x.data - mu.data
+    xhat *= rstd.data
+    grad_x = grad_w = grad_b = None
+    if ctx.needs_input_grad[0]:
+        g = g0 * weight.data.reshape(bshape) if weight is not None else g0
+        gx = g * xhat
+        dx = xhat * gx.mean(axis=axes, keepdims=True)
+        dx += g.mean(axis=axes, keepdims=True)
+        xp_of(g).subtract(g, dx, out=dx)
+        dx *= rstd.data
+        grad_x = make(dx.astype(g0.dtype, copy=False))
+    if weight is not None and ctx.needs_input_grad[1]:
+        grad_w = make(sum_array_to_shape(g0 * xhat, bshape).reshape(weight.shape))
+    if bias is not None and ctx.needs_input_grad[2]:
+        grad_b = make(sum_array_to_shape(g0, bshape).reshape(bias.shape))
     return grad_x, grad_w, grad_b
 
 
