@@ -257,10 +257,11 @@ def _refuse_options(args, names, why):
 def _train_language(args):
     from .training.language import LANGUAGE_MODELS, LanguageConfig, train_language_model
     from .training.progress import Progress
-    model = getattr(args, "model", None)
+    # --data shakespeare alone trains the default language model
+    model = getattr(args, "model", None) or LanguageConfig.model
     if model not in LANGUAGE_MODELS:
         raise UsageError(f"chainrule train: --data shakespeare needs a language model: --model "
-                         f"{' or '.join(LANGUAGE_MODELS)} (got {model or 'the default lenet'})")
+                         f"{' or '.join(LANGUAGE_MODELS)} (got {model})")
     if getattr(args, "data", "shakespeare") != "shakespeare":
         raise UsageError(f"chainrule train: --model {model} trains on --data shakespeare, not "
                          f"{args.data}")

@@ -354,7 +354,8 @@ def test_language_model_train_and_generate_through_the_cli(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,expected", [
     (["train", "--model", "char-lstm", "--epochs", "2"], "--epochs do not apply"),
-    (["train", "--data", "shakespeare"], "needs a language model"),
+    (["train", "--data", "shakespeare", "--model", "lenet"],
+     "needs a language model: --model char-transformer or char-lstm (got lenet)"),
     (["train", "--model", "char-transformer", "--data", "digits"], "trains on --data shakespeare"),
     (["train", "--steps", "3"], "only apply to the language models"),
     (["train", "--model", "char-lstm", "--resume", "x"], "not available for --model char-lstm"),

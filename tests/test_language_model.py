@@ -78,7 +78,8 @@ def test_forward_and_gradients_match_torch(kind):
         ours, theirs = CharTransformer(11, 8, d_model=16, n_layers=2, n_heads=4), \
             _TorchTransformer(11, 8, 16, 2, 4)
     else:
-        ours, theirs = CharLSTM(11, embed_dim=6, hidden_size=10), _TorchLSTM(11, 6, 10, 2)
+        ours, theirs = CharLSTM(11, embed_dim=6, hidden_size=10, dropout=0.0), \
+            _TorchLSTM(11, 6, 10, 2)
     _copy_weights(ours, theirs)
     idx = np.random.default_rng(1).integers(0, 11, size=(3, 8))
     tgt = np.random.default_rng(2).integers(0, 11, size=(3, 8))
@@ -98,7 +99,7 @@ def test_forward_and_gradients_match_torch(kind):
 def test_parameter_counts_match_docstrings_and_torch():
     assert count_parameters(CharTransformer(76)) == 829_260
     assert count_parameters(CharTransformer(76, tie_weights=True)) == 819_532
-    assert count_parameters(CharLSTM(76)) == 880_460
+    assert count_parameters(CharLSTM(76)) == 1_908_044
     torch_t = sum(p.numel() for p in _TorchTransformer(76, 128, 128, 4, 4).parameters())
     torch_l = sum(p.numel() for p in _TorchLSTM(76, 64, 256, 2).parameters())
     assert (torch_t, torch_l) == (829_260, 880_460)
@@ -137,7 +138,7 @@ def test_tiny_model_overfits_a_short_text(kind):
     x = cr.tensor(ids[starts[:, None] + np.arange(block)])
     y = cr.tensor(ids[starts[:, None] + np.arange(1, block + 1)])
     model = CharTransformer(v, block, d_model=32, n_layers=1, n_heads=2) if kind == \
-        "transformer" else CharLSTM(v, embed_dim=16, hidden_size=48, num_layers=2)
+        "transformer" else CharLSTM(v, embed_dim=16, hidden_size=48, num_layers=2, dropout=0.0)
     opt = optim.Adam(model.parameters(), lr=1e-2 if kind == "transformer" else 2e-2)
     first = None
     for _ in range(60):

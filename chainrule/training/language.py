@@ -55,8 +55,14 @@ CHECKPOINT_FORMAT = "chainrule-language-1"
 
 @dataclass
 class LanguageConfig(ConfigMethods):
-    """The settings of one language-model run (defaults: the Shakespeare transformer, sized
-    for about ten minutes on two idle cores at roughly 0.5 s a step).
+    """The settings of one language-model run.
+
+    The defaults train the 2-layer LSTM on the bundled Shakespeare for ten minutes (the time
+    limit; the 8,000-step schedule is longer than two cores get through in that time, so the
+    cosine decay follows the clock). Measured on two idle cores: validation loss below 1.7
+    nats/char in the ten minutes; the transformer (``model='char-transformer'``, same settings)
+    learns more slowly per second at this size and ends higher (figures in README.md).
+    ``time_limit=0`` trains for exactly ``steps`` steps, the same on any machine.
 
     Attributes:
         model: ``'char-transformer'`` or ``'char-lstm'``. data: ``'shakespeare'`` (bundled; a
@@ -82,19 +88,19 @@ class LanguageConfig(ConfigMethods):
 
     kind = "language-model"      # not a field: names the settings in error messages
 
-    model: str = "char-transformer"
+    model: str = "char-lstm"
     data: str = "shakespeare"
     data_dir: str = ""
-    block_size: int = 128
+    block_size: int = 64
     batch_size: int = 32
-    steps: int = 1200
-    time_limit: float = 0.0
-    lr: float = 2e-3
-    min_lr: float = 2e-4
+    steps: int = 8000
+    time_limit: float = 600.0
+    lr: float = 3e-3
+    min_lr: float = 3e-4
     warmup_steps: int = 100
     weight_decay: float = 0.0
     grad_clip: float = 1.0
-    eval_interval: int = 100
+    eval_interval: int = 250
     eval_windows: int = 256
     log_interval: int = 10
     val_fraction: float = 0.1
