@@ -837,13 +837,12 @@ def environment(libs, missing, timer):
     info = {"python": platform.python_version(), "executable": sys.executable,
             "numpy": np.__version__, "machine": platform.machine(), "cpus": os.cpu_count(),
             "load_avg": os.getloadavg(), "timer": timer}
-    for var in THREAD_VARS + ("CPU_COUNT", "DEV"):
+    for var in THREAD_VARS + ("CPU_COUNT", "DEV", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(var):
             info[var] = os.environ[var]
     try:
-        sys.path.insert(0, HERE)
-        from run_all import _openblas_runtime
-        info["blas"] = _openblas_runtime()
+        from chainrule.backends import blas
+        info["blas"] = blas.info()
     except Exception:   # noqa: BLE001
         info["blas"] = {}
     info["libraries"] = {name: lib.version for name, lib in libs.items()}

@@ -19,6 +19,7 @@ Workloads (float32; one *step* = forward, loss, backward, optimizer update):
   transformer     2-layer transformer encoder LM (bench_seq)
   adam_10m        one Adam step over 10 M parameters (10 tensors of 1 M)
   import          ``import chainrule`` / ``import torch`` in fresh interpreters, median of 5
+                  (bytecode caches written first, as a pip install does)
   train           ``python -m chainrule train`` end to end (chainrule only)
 
 Timing: each workload runs in its own subprocess with both libraries, alternating chainrule and
@@ -42,6 +43,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LIBS = ("chainrule", "torch")
+# chainrule.backends.blas.OVERRIDE_VARS, named here because they must go before numpy loads
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # name -> (steps per timed sample, default repeats)
 WORKLOADS = {"mlp": (3, 15), "tiny_mlp": (100, 15), "lenet": (1, 11), "lenet_infer": (1, 11),
              "cifar": (1, 7), "autoencoder": (1, 11), "lstm": (1, 7), "transformer": (1, 7),
@@ -184,6 +187,12 @@ def _run_worker(args, timeout, threads=None):
 def _import_times(repeats=5):
     out = {}
     for lib in LIBS:
+        # one import that may write bytecode caches first, so that (as after a pip install) the
+        # timed imports load compiled modules even where PYTHONDONTWRITEBYTECODE is set;
+        # compiling chainrule's sources takes longer than loading them
+        warm_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        subprocess.run([sys.executable, "-c", f"import {lib}"], check=True, cwd=ROOT,
+                       env=warm_env)
         ts = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -212,36 +221,6 @@ def _train_time(timeout):
     return ms, "python -m chainrule train (defaults), one run"
 
 
-def _openblas_runtime():
-    """OpenBLAS core type, thread count and build config as the loaded library reports them
-    (through ctypes, so threadpoolctl is not needed); {} when NumPy's BLAS is not OpenBLAS."""
-    import ctypes
-    import glob
-    import numpy as np
-    base = os.path.dirname(np.__file__)
-    paths = sorted(glob.glob(os.path.join(base, os.pardir, "numpy.libs", "*openblas*"))
-                   + glob.glob(os.path.join(base, ".dylibs", "*openblas*")))
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        info = {}
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                for key, name, restype in (("core", "get_corename", ctypes.c_char_p),
-                                           ("threads", "get_num_threads", ctypes.c_int),
-                                           ("config", "get_config", ctypes.c_char_p)):
-                    fn = getattr(lib, prefix + name + suffix, None)
-                    if fn is not None and key not in info:
-                        fn.restype = restype
-                        value = fn()
-                        info[key] = value.decode() if isinstance(value, bytes) else value
-        if info:
-            return info
-    return {}
-
-
 def environment():
     import numpy as np
     info = {"python": platform.python_version(), "numpy": np.__version__,
@@ -253,7 +232,7 @@ def environment():
     except ImportError:
         info["torch"] = None
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONDONTWRITEBYTECODE"):
         if os.environ.get(var):
             info[var] = os.environ[var]
     try:
@@ -262,9 +241,8 @@ def environment():
                                                "num_threads", "architecture")}
                         for d in threadpool_info()]
     except ImportError:
-        cfg = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
-        info["blas"] = {k: cfg.get(k) for k in ("name", "version")}
-        info["blas"].update(_openblas_runtime())
+        from chainrule.backends import blas
+        info["blas"] = blas.info()
     try:
         with open("/proc/cpuinfo") as f:
             info["cpu"] = next((line.split(":", 1)[1].strip() for line in f
@@ -342,6 +320,9 @@ def main(argv=None):
     parser.add_argument("--peers-python", action="append", metavar="PATH",
                         help="interpreter with the peers installed, for --peers; repeat for "
                              "several (default: this interpreter)")
+    parser.add_argument("--openblas-default", action="store_true",
+                        help="drop OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the environment, "
+                             "so that OpenBLAS picks its kernels for this CPU")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:                      # internal: one measurement, JSON on the last line
@@ -360,7 +341,14 @@ def main(argv=None):
     sys.path.insert(0, ROOT)
     only = [s for s in args.only.split(",") if s]
     os.environ.update(_thread_env(args.threads))      # before this process loads numpy/torch
+    dropped = {}
+    if args.openblas_default:     # before numpy loads here (chainrule imports it) and in workers
+        dropped = {v: os.environ.pop(v) for v in OPENBLAS_OVERRIDES if v in os.environ}
+    from chainrule.backends.blas import OVERRIDE_VARS, override_warning
+    assert set(OVERRIDE_VARS) == set(OPENBLAS_OVERRIDES)
     env = environment()
+    if dropped:
+        env["openblas_overrides_dropped"] = dropped
     env["timer"] = args.timer
     print("  ".join(f"{k}={v}" for k, v in env.items()))
     print(f"{'workload':<13}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
@@ -393,6 +381,16 @@ def main(argv=None):
         peak = _run_worker(["gemm", "peak", args.timer], args.timeout, args.threads)
         gflop = cifar_gflop()
         env["gemm_peak_gflops"] = peak
+        if override_warning():     # what the overrides cost: the same product without them
+            saved = {v: os.environ.pop(v) for v in OVERRIDE_VARS if v in os.environ}
+            try:
+                env["gemm_peak_gflops_without_overrides"] = _run_worker(
+                    ["gemm", "peak", args.timer], args.timeout, args.threads)
+            finally:
+                os.environ.update(saved)
+            print(f"note: {override_warning()}. The 2048^3 sgemm: {peak:.0f} GFLOP/s as set, "
+                  f"{env['gemm_peak_gflops_without_overrides']:.0f} without them "
+                  f"(--openblas-default runs everything without them)")
         for lib in LIBS:
             rate = gflop / (cifar[lib]["median_ms"] / 1e3)
             cifar[lib]["gflops"] = rate
@@ -464,6 +462,22 @@ _BEGIN, _END = "<!-- results: begin (written by run_all.py --readme) -->", \
     "<!-- results: end -->"
 
 
+def _overrides_text(env):
+    """How the run treated OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, for the BLAS line."""
+    dropped = env.get("openblas_overrides_dropped")
+    if dropped:
+        return (" (the environment's " + ", ".join(f"{k}={v}" for k, v in dropped.items())
+                + " dropped by --openblas-default: OpenBLAS chose the core itself)")
+    found = {k: env[k] for k in OPENBLAS_OVERRIDES if env.get(k)}
+    if not found:
+        return ""
+    text = " (forced by " + ", ".join(f"{k}={v}" for k, v in found.items())
+    if env.get("gemm_peak_gflops_without_overrides"):
+        text += (f": 2048^3 sgemm {env['gemm_peak_gflops']:.0f} GFLOP/s, "
+                 f"{env['gemm_peak_gflops_without_overrides']:.0f} without")
+    return text + ")"
+
+
 def results_markdown(env, results, command, peers=None):
     """The results table (and the conditions it was measured under) as Markdown; with ``peers``
     (run_peers' reports) a second table of the NumPy-based peers."""
@@ -480,7 +494,7 @@ def results_markdown(env, results, command, peers=None):
         f"({env.get('torch_threads')} threads)",
         f"- BLAS: {blas.get('name') or blas.get('internal_api')} {blas.get('version')}, core "
         f"{blas.get('core') or blas.get('architecture')}, "
-        f"{blas.get('threads') or blas.get('num_threads')} threads",
+        f"{blas.get('threads') or blas.get('num_threads')} threads{_overrides_text(env)}",
         f"- timer: {'process (CPU) time' if env.get('timer') == 'cpu' else 'wall clock'}",
         "",
         "| workload | chainrule ms, median (min-max) | torch ms, median (min-max) | ratio | "

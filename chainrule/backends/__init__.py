@@ -1,2 +1,3 @@
-"""Backend switches, as torch.backends (only what scripts commonly probe)."""
-from . import mps, cudnn  # noqa: F401
+"""Backend switches, as torch.backends (only what scripts commonly probe), and ``blas``: which BLAS
+NumPy runs the matrix products on."""
+from . import mps, cudnn, blas  # noqa: F401

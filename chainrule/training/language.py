@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import optim
 from .. import random as _random
+from ..backends import blas
 from ..autograd import no_grad
 from ..datasets.text import CharDataset, CharVocab, load_shakespeare
 from ..errors import CheckpointError
@@ -273,6 +274,9 @@ def train_language_model(config=None, progress=None, log=print, text=None, **set
         f"{len(train_set.ids):,} training / {len(val_set.ids):,} validation characters, "
         f"vocabulary {len(vocab)}, {config.steps} steps of {config.batch_size} x "
         f"{config.block_size} characters")
+    blas_note = blas.override_warning()        # a forced OpenBLAS core can halve GEMM speed
+    if blas_note:
+        log("note: " + blas_note)
     state = _TrainState(config, model, optimizer, vocab, metrics, ckpt_dir)
     val_idx = _val_indices(val_set, config.eval_windows)
     progress.start_epoch(1, 1, config.steps)

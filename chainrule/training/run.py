@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from .. import random as _random
+from ..backends import blas
 from ..errors import CheckpointError
 from ..serialization import load
 from ..tensor import Tensor
@@ -263,6 +264,9 @@ def train_run(config, resume=None, overrides=None, progress=None, log=print,
         trainer.log(f"training {config.model} on {config.data}: {splits.info.sizes['train']} "
                     f"train / {splits.info.sizes['val']} validation / "
                     f"{splits.info.sizes['test']} test images, {config.epochs} epochs")
+    blas_note = blas.override_warning()        # a forced OpenBLAS core can halve GEMM speed
+    if blas_note:
+        trainer.log("note: " + blas_note)
     if world > 1:
         trainer.log(_parallel_line(config, trainer))
     if main:
