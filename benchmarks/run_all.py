@@ -417,9 +417,7 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
     if args.readme:
-        write_readme(env, results, " ".join(["python", "benchmarks/run_all.py"] +
-                                           [a for a in (argv or sys.argv[1:])
-                                            if a != "--readme"]), peers=peers)
+        write_readme(env, results, _shown_command(argv or sys.argv[1:]), peers=peers)
 
 
 def run_peers(args, only):
@@ -527,19 +525,41 @@ def results_markdown(env, results, command, peers=None):
     return "\n".join(lines) + "\n"
 
 
+def _shown_path(path):
+    """An interpreter path as the README shows it: relative to the checkout when inside it."""
+    if path and os.path.isabs(path) and path.startswith(ROOT + os.sep):
+        return os.path.relpath(path, ROOT)
+    return path
+
+
+def _shown_command(argv):
+    """run_all.py's arguments as the README quotes them, without --readme and --json PATH."""
+    shown, skip = [], False
+    for a in argv:
+        if skip or a == "--readme":
+            skip = False
+            continue
+        if a == "--json":
+            skip = True
+            continue
+        if not a.startswith("--json="):
+            shown.append(a)
+    return " ".join(["python", "benchmarks/run_all.py"] + shown)
+
+
 def peers_markdown(reports):
     """Lines of the peers table: per workload chainrule's median and each peer's median with, in
     brackets, peer / chainrule of the same run (above 1: chainrule is faster)."""
     peers, rows, notes, lowest = [], {}, [], None
     for rep in reports:
         if "error" in rep and not rep.get("results"):
-            notes.append(f"- `{rep.get('python')}`: {rep['error']}")
+            notes.append(f"- `{_shown_path(rep.get('python'))}`: {rep['error']}")
             continue
         e = rep.get("environment", {})
         libs = dict(e.get("libraries", {}))
         libs.pop("chainrule", None)
         device = f", tinygrad device {e['tinygrad_device']}" if e.get("tinygrad_device") else ""
-        notes.append(f"- `{rep.get('python')}`: Python {e.get('python')}, NumPy {e.get('numpy')}, "
+        notes.append(f"- `{_shown_path(rep.get('python'))}`: Python {e.get('python')}, NumPy {e.get('numpy')}, "
                      + ", ".join(f"{k} {v}" for k, v in libs.items()) + device
                      + (f" ({rep['error']})" if "error" in rep else ""))
         for row in rep.get("results", []):
