@@ -47,7 +47,6 @@ def _plain_grads(ctx, grad_out, rules, shapes):
 
 
 def _binary(prim, op, a, b):
-    from ..tensor import Tensor
     dt, (a, b) = promote(op, a, b)
     try:
         return prim.apply(a, b)
@@ -158,6 +157,13 @@ class Pow(Primitive):
         """d(a^b)/da = b a^(b-1) (0 at b == 0); d(a^b)/db = a^b log(a) (0 at a == 0, b >= 0)"""
         from . import where, log
         a, b, out = ctx.saved_tensors
+        if isinstance(b, (int, float)) and not is_grad_enabled() and b != 0:
+            # why: x ** c in a first-order pass (a loss's square, say): plain array math
+            g, av = grad_out.data, a.data
+            with np.errstate(all="ignore"):
+                r = g * (b * av ** (b - 1))
+            if r.shape == g.shape and r.dtype == g.dtype:
+                return grad_out._make(r), None
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             g = grad_out * b * a ** (b - 1)

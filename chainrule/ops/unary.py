@@ -144,6 +144,10 @@ class Tanh(Primitive):
     def backward(ctx, grad_out):
         """d/dx tanh x = 1 - tanh^2 x"""
         (y,) = ctx.saved_tensors
+        if not is_grad_enabled():
+            # why: a first-order pass records nothing: plain array math, no graph nodes
+            g, t = grad_out.data, y.data
+            return grad_out._make(g * (1 - t * t))
         return grad_out * (1 - y * y)
 
 
