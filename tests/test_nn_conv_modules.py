@@ -227,3 +227,29 @@ def test_fused_pools_match_unfold_references(kwargs):
     if "dilation" not in kwargs:
         _compare_fns(lambda x: F.avg_pool2d(x, **kwargs),
                      lambda x: avg_pool2d_reference(x, **kwargs), [x], second_order=False)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=1, dilation=2, ceil_mode=True),
+    dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0), ceil_mode=True)])
+def test_inference_max_pool_and_relu_match_the_recorded_forward(kwargs):
+    """Without a gradient to compute, max pooling skips the argmax and ReLU keeps no mask: the
+    values (NaN, -inf, -0.0 included) must be those of the recording forward and of torch."""
+    x = np.random.default_rng(4).standard_normal((2, 3, 7, 8)).astype(np.float32)
+    x[0, 0, 1, 1], x[0, 1, 2, 3], x[1, 2, 0, 0], x[1, 0, 3, 3] = np.nan, -np.inf, -0.0, np.inf
+    recorded = F.max_pool2d(F.relu(cr.tensor(x, requires_grad=True)), **kwargs)
+    with cr.no_grad():
+        plain = F.max_pool2d(F.relu(cr.tensor(x, requires_grad=True)), **kwargs)
+    expected = torch.nn.functional.max_pool2d(torch.relu(torch.tensor(x)), **kwargs).numpy()
+    assert plain.grad_fn is None and plain.dtype == cr.float32
+    np.testing.assert_array_equal(plain.numpy(), recorded.detach().numpy())
+    np.testing.assert_array_equal(plain.numpy(), expected)
+    with cr.no_grad():      # return_indices still gives the indices
+        _, idx = F.max_pool2d(cr.tensor(x), return_indices=True, **kwargs)
+    _, t_idx = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kwargs)
+    np.testing.assert_array_equal(idx.numpy(), t_idx.numpy())
+    with cr.no_grad():
+        r = F.relu(cr.tensor(x))
+    assert np.signbit(r.numpy()[1, 2, 0, 0]) == np.signbit(torch.relu(torch.tensor(x))[1, 2, 0,
+                                                                                        0].item())

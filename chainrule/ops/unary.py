@@ -187,7 +187,8 @@ class Relu(Primitive):
         zero = x == 0
         if zero.any():
             xp.copyto(y, x, where=zero)
-        ctx.save_for_backward(~(y <= 0))
+        if ctx.needs_input_grad[0]:         # inference keeps no mask
+            ctx.save_for_backward(~(y <= 0))
         return y
 
     @staticmethod

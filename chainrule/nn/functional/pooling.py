@@ -78,7 +78,9 @@ def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     if n == 1:
         padding = (0, padding[1])
         x = ops.unsqueeze(x, 2)
-    out, arg = MaxPool2d.apply(x, kernel, stride, padding, dilation, bool(ceil_mode))
+    out = MaxPool2d.apply(x, kernel, stride, padding, dilation, bool(ceil_mode),
+                          bool(return_indices))
+    out, arg = out if isinstance(out, tuple) else (out, None)
     if n == 1:
         out = ops.squeeze(out, 2)
     if unbatched:

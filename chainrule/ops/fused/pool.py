@@ -71,13 +71,23 @@ def window_flat_index(arg, in_w, kernel, stride, padding, dilation):
 @primitive
 class MaxPool2d(Primitive):
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
-        """-> (max of each window, kernel offset of that max: uint8/int32, no gradient)."""
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, with_index=True):
+        """-> (max of each window, kernel offset of that max: uint8/int32, no gradient); only the
+        maxima when neither ``with_index`` nor a gradient asks for the offsets."""
         xp = xp_of(x)
         h, w = x.shape[2:]
         out_hw = tuple(pool_out_size((h, w)[i], kernel[i], stride[i], padding[i], dilation[i],
                                      ceil_mode) for i in range(2))
         xpad = _padded(x, padding, -np.inf, out_hw, kernel, stride, dilation)
+        if not (with_index or ctx.needs_input_grad[0]):
+            # why: inference needs no argmax: one maximum per kernel offset (NaN propagates)
+            best = None
+            for _, view in _offsets(xpad, kernel, stride, dilation, out_hw):
+                if best is None:
+                    best = xp.copy(view)
+                else:
+                    xp.maximum(best, view, out=best)
+            return best
         has_nan = bool(xp.isnan(x).any())
         offset_type = np.uint8 if kernel[0] * kernel[1] < 256 else np.int32
         best = arg = better = step = None
@@ -107,7 +117,7 @@ class MaxPool2d(Primitive):
     def backward(ctx, grad_out, grad_arg=None):
         """dx = grad routed to each window's argmax"""
         return (MaxPool2dBackward.apply(grad_out, ctx.arg, ctx.in_shape, *ctx.conf),) + \
-            (None,) * 5
+            (None,) * 6
 
 
 @primitive
