@@ -225,7 +225,9 @@ def build_parser():
 
 # ------------------------------------------------------------------------- commands
 def _train(args):
+    from .backends import malloc
     from .training.config import TrainConfig
+    malloc.tune()        # this process trains: reuse freed activation memory (see malloc.py)
     from .training.progress import Progress
     from .training.run import train_run
     # options not given are absent (argparse.SUPPRESS): they keep the default or the run's value
