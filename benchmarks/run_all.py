@@ -184,6 +184,11 @@ def _run_worker(args, timeout, threads=None):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _pop_overrides():
+    """Remove the OpenBLAS overrides from os.environ (and so from the workers'); returns them."""
+    return {v: os.environ.pop(v) for v in OPENBLAS_OVERRIDES if v in os.environ}
+
+
 def _import_times(repeats=5):
     out = {}
     for lib in LIBS:
@@ -341,9 +346,8 @@ def main(argv=None):
     sys.path.insert(0, ROOT)
     only = [s for s in args.only.split(",") if s]
     os.environ.update(_thread_env(args.threads))      # before this process loads numpy/torch
-    dropped = {}
-    if args.openblas_default:     # before numpy loads here (chainrule imports it) and in workers
-        dropped = {v: os.environ.pop(v) for v in OPENBLAS_OVERRIDES if v in os.environ}
+    # before numpy loads here (chainrule imports it) and in the workers
+    dropped = _pop_overrides() if args.openblas_default else {}
     from chainrule.backends.blas import OVERRIDE_VARS, override_warning
     assert set(OVERRIDE_VARS) == set(OPENBLAS_OVERRIDES)
     env = environment()
@@ -381,14 +385,15 @@ def main(argv=None):
         peak = _run_worker(["gemm", "peak", args.timer], args.timeout, args.threads)
         gflop = cifar_gflop()
         env["gemm_peak_gflops"] = peak
-        if override_warning():     # what the overrides cost: the same product without them
-            saved = {v: os.environ.pop(v) for v in OVERRIDE_VARS if v in os.environ}
+        warning = override_warning()
+        if warning:                # what the overrides cost: the same product without them
+            saved = _pop_overrides()
             try:
                 env["gemm_peak_gflops_without_overrides"] = _run_worker(
                     ["gemm", "peak", args.timer], args.timeout, args.threads)
             finally:
                 os.environ.update(saved)
-            print(f"note: {override_warning()}. The 2048^3 sgemm: {peak:.0f} GFLOP/s as set, "
+            print(f"note: {warning}. The 2048^3 sgemm: {peak:.0f} GFLOP/s as set, "
                   f"{env['gemm_peak_gflops_without_overrides']:.0f} without them "
                   f"(--openblas-default runs everything without them)")
         for lib in LIBS:
@@ -534,15 +539,11 @@ def _shown_path(path):
 
 def _shown_command(argv):
     """run_all.py's arguments as the README quotes them, without --readme and --json PATH."""
-    shown, skip = [], False
-    for a in argv:
-        if skip or a == "--readme":
-            skip = False
-            continue
+    shown, args = [], iter(argv)
+    for a in args:
         if a == "--json":
-            skip = True
-            continue
-        if not a.startswith("--json="):
+            next(args, None)             # and its path
+        elif a != "--readme" and not a.startswith("--json="):
             shown.append(a)
     return " ".join(["python", "benchmarks/run_all.py"] + shown)
 
@@ -559,7 +560,8 @@ def peers_markdown(reports):
         libs = dict(e.get("libraries", {}))
         libs.pop("chainrule", None)
         device = f", tinygrad device {e['tinygrad_device']}" if e.get("tinygrad_device") else ""
-        notes.append(f"- `{_shown_path(rep.get('python'))}`: Python {e.get('python')}, NumPy {e.get('numpy')}, "
+        notes.append(f"- `{_shown_path(rep.get('python'))}`: Python {e.get('python')}, "
+                     f"NumPy {e.get('numpy')}, "
                      + ", ".join(f"{k} {v}" for k, v in libs.items()) + device
                      + (f" ({rep['error']})" if "error" in rep else ""))
         for row in rep.get("results", []):

@@ -771,17 +771,21 @@ def test_inputs_sharing_one_array_get_their_own_gradients():
 
 
 def test_first_order_fast_paths_match_the_recorded_backward():
-    """tanh, x ** c and a broadcast add take array-only backward rules when nothing is recorded
-    (create_graph=False); they must give the recorded rules' gradients."""
+    """tanh, x ** c, a broadcast add and a broadcast multiply take array-only backward rules when
+    nothing is recorded (create_graph=False); they must give the recorded rules' gradients and
+    torch's."""
     rng = np.random.default_rng(3)
     x0 = rng.standard_normal((4, 3)).astype(np.float32)
     b0 = rng.standard_normal(3).astype(np.float32)
     grads = []
     for create_graph in (False, True):
         x, b = cr.tensor(x0, requires_grad=True), cr.tensor(b0, requires_grad=True)
-        loss = ((x + b).tanh() ** 3).sum() + ((x.abs() + 1) ** 2.5).sum() + (x * x).mean()
+        loss = ((x + b).tanh() ** 3).sum() + ((x.abs() + 1) ** 2.5).sum() + (x * b).mean()
         gx, gb = cr.autograd.grad(loss, (x, b), create_graph=create_graph)
         grads.append((gx.detach().numpy(), gb.detach().numpy()))
-    for fast, recorded in zip(*grads):
+    tx, tb = torch.tensor(x0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    (((tx + tb).tanh() ** 3).sum() + ((tx.abs() + 1) ** 2.5).sum() + (tx * tb).mean()).backward()
+    for fast, recorded, expected in zip(*grads, (tx.grad.numpy(), tb.grad.numpy())):
         assert np.isfinite(fast).all() and fast.dtype == np.float32
         np.testing.assert_allclose(fast, recorded, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(fast, expected, rtol=1e-5, atol=1e-6)

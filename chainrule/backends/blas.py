@@ -15,7 +15,7 @@ import ctypes
 import glob
 import os
 
-__all__ = ["info", "overrides", "override_warning"]
+__all__ = ["info", "overrides", "override_warning", "log_override_note"]
 
 # variables that make OpenBLAS ignore what it detects about this CPU
 OVERRIDE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -83,3 +83,11 @@ def override_warning(environ=None):
             f"CPU, which can make matrix products (linear layers, convolutions) up to 2x slower; "
             f"unless that was intended, start without {'them' if len(found) > 1 else 'it'} "
             f"(`env {unset} ...`)")
+
+
+def log_override_note(log):
+    """Pass ``"note: " + override_warning()`` to ``log`` when an override is set (training runs
+    call this once after their opening line)."""
+    warning = override_warning()
+    if warning:
+        log("note: " + warning)

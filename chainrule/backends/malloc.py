@@ -35,11 +35,10 @@ def _glibc():
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        version = libc.gnu_get_libc_version      # absent in musl and other C libraries
-    except (OSError, AttributeError):
+    except OSError:
         return None
-    version.restype = ctypes.c_char_p
-    return libc
+    # gnu_get_libc_version exists in glibc only (not musl): mallopt's parameters are glibc's
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
 
 
 def tune(mmap_threshold=MMAP_THRESHOLD, trim_threshold=TRIM_THRESHOLD, environ=None):

@@ -4,7 +4,7 @@ Comparisons, logical and bitwise ops live in logical.py."""
 import numpy as np
 
 from . import primitive, Primitive
-from ._broadcast import broadcast_shapes, sum_to_shape
+from ._broadcast import broadcast_shapes, sum_array_to_shape, sum_to_shape
 from ._util import promote, as_tensor_arg
 from .. import dtypes as _dt
 from .._backend import xp_of
@@ -30,7 +30,8 @@ def _value(x):
 
 def _plain_grads(ctx, grad_out, rules, shapes):
     """First-order fast path: each needed input gradient as plain array math (no graph to
-    record), or None when one would need summing over broadcast dims (the general path)."""
+    record), summed back over broadcast dims; None when a rule changes the dtype (the general
+    path then handles the promotion)."""
     if is_grad_enabled():
         return None
     g, grads = grad_out.data, []
@@ -40,9 +41,9 @@ def _plain_grads(ctx, grad_out, rules, shapes):
                 grads.append(None)
                 continue
             r = rule(g)
-            if getattr(r, "shape", None) != tuple(shape) or r.dtype != g.dtype:
+            if getattr(r, "dtype", None) != g.dtype:
                 return None
-            grads.append(grad_out._make(r))
+            grads.append(grad_out._make(sum_array_to_shape(r, tuple(shape))))
     return tuple(grads)
 
 
@@ -157,13 +158,12 @@ class Pow(Primitive):
         """d(a^b)/da = b a^(b-1) (0 at b == 0); d(a^b)/db = a^b log(a) (0 at a == 0, b >= 0)"""
         from . import where, log
         a, b, out = ctx.saved_tensors
-        if isinstance(b, (int, float)) and not is_grad_enabled() and b != 0:
-            # why: x ** c in a first-order pass (a loss's square, say): plain array math
-            g, av = grad_out.data, a.data
-            with np.errstate(all="ignore"):
-                r = g * (b * av ** (b - 1))
-            if r.shape == g.shape and r.dtype == g.dtype:
-                return grad_out._make(r), None
+        if isinstance(b, (int, float)) and b != 0:     # x ** c (a loss's square, say)
+            av = _value(a)
+            fast = _plain_grads(ctx, grad_out, (lambda g: g * (b * av ** (b - 1)), None),
+                                (_shape(a), ()))
+            if fast is not None:
+                return fast
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             g = grad_out * b * a ** (b - 1)

@@ -274,9 +274,7 @@ def train_language_model(config=None, progress=None, log=print, text=None, **set
         f"{len(train_set.ids):,} training / {len(val_set.ids):,} validation characters, "
         f"vocabulary {len(vocab)}, {config.steps} steps of {config.batch_size} x "
         f"{config.block_size} characters")
-    blas_note = blas.override_warning()        # a forced OpenBLAS core can halve GEMM speed
-    if blas_note:
-        log("note: " + blas_note)
+    blas.log_override_note(log)      # a forced OpenBLAS core can halve GEMM speed
     state = _TrainState(config, model, optimizer, vocab, metrics, ckpt_dir)
     val_idx = _val_indices(val_set, config.eval_windows)
     progress.start_epoch(1, 1, config.steps)

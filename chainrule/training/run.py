@@ -264,9 +264,7 @@ def train_run(config, resume=None, overrides=None, progress=None, log=print,
         trainer.log(f"training {config.model} on {config.data}: {splits.info.sizes['train']} "
                     f"train / {splits.info.sizes['val']} validation / "
                     f"{splits.info.sizes['test']} test images, {config.epochs} epochs")
-    blas_note = blas.override_warning()        # a forced OpenBLAS core can halve GEMM speed
-    if blas_note:
-        trainer.log("note: " + blas_note)
+    blas.log_override_note(trainer.log)      # a forced OpenBLAS core can halve GEMM speed
     if world > 1:
         trainer.log(_parallel_line(config, trainer))
     if main:

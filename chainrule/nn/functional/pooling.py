@@ -78,9 +78,10 @@ def _max_pool(op, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     if n == 1:
         padding = (0, padding[1])
         x = ops.unsqueeze(x, 2)
-    out = MaxPool2d.apply(x, kernel, stride, padding, dilation, bool(ceil_mode),
-                          bool(return_indices))
-    out, arg = out if isinstance(out, tuple) else (out, None)
+    pooled = MaxPool2d.apply(x, kernel, stride, padding, dilation, bool(ceil_mode),
+                             bool(return_indices))
+    # the offsets come back only when asked for or needed by backward
+    out, arg = pooled if isinstance(pooled, tuple) else (pooled, None)
     if n == 1:
         out = ops.squeeze(out, 2)
     if unbatched:
