@@ -45,6 +45,8 @@ ROOT = os.path.dirname(HERE)
 LIBS = ("chainrule", "torch")
 # chainrule.backends.blas.OVERRIDE_VARS, named here because they must go before numpy loads
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# workloads with a NumPy floor (floors.py): a hand-written NumPy step, or the step's GEMMs alone
+FLOOR_WORKLOADS = ("mlp", "tiny_mlp", "lenet", "lenet_infer", "cifar")
 # name -> (steps per timed sample, default repeats)
 WORKLOADS = {"mlp": (3, 15), "tiny_mlp": (100, 15), "lenet": (1, 11), "lenet_infer": (1, 11),
              "cifar": (1, 7), "autoencoder": (1, 11), "lstm": (1, 7), "transformer": (1, 7),
@@ -336,6 +338,11 @@ def main(argv=None):
         if kind == "time":
             timer = args.worker[3] if len(args.worker) > 3 else "wall"
             print(json.dumps(_worker_time(name, int(args.worker[2]), args.warmup, timer)))
+        elif kind == "floor":
+            sys.path.insert(0, HERE)
+            import floors
+            clock = time.process_time if args.worker[2] == "cpu" else time.perf_counter
+            print(json.dumps(floors.floor_ms(name, clock=clock)))
         elif kind == "gemm":
             print(json.dumps(_worker_gemm_peak(args.worker[2] if len(args.worker) > 2
                                                else "wall")))
@@ -356,7 +363,7 @@ def main(argv=None):
     env["timer"] = args.timer
     print("  ".join(f"{k}={v}" for k, v in env.items()))
     print(f"{'workload':<13}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
-          f"{'ratio':>7}{'peak MiB cr/torch':>20}")
+          f"{'ratio':>7}{'peak MiB cr/torch':>20}{'floor ms':>10}")
     results = []
     for name, (_, default_repeats) in WORKLOADS.items():
         if only and name not in only:
@@ -369,6 +376,8 @@ def main(argv=None):
             row["ratio"] = row["chainrule"]["median_ms"] / row["torch"]["median_ms"]
         except Exception as exc:      # noqa: BLE001 -- one broken workload must not stop the rest
             row["error"] = str(exc)
+        if name in FLOOR_WORKLOADS and "error" not in row:
+            row["floor_ms"] = _run_worker(["floor", name, args.timer], args.timeout, args.threads)
         if not args.no_memory and "error" not in row:
             row["peak_mib"] = {lib: _run_worker(["memory", name, lib], args.timeout, args.threads)
                                for lib in LIBS}
@@ -378,8 +387,9 @@ def main(argv=None):
             continue
         mem = row.get("peak_mib")
         mem_s = f"{mem['chainrule']:.0f}/{mem['torch']:.0f}" if mem else "-"
+        floor = f"{row['floor_ms']:.3g}" if row.get("floor_ms") else "-"
         print(f"{name:<13}{_cell(row['chainrule']):>34}{_cell(row['torch']):>34}"
-              f"{row['ratio']:>7.2f}{mem_s:>20}", flush=True)
+              f"{row['ratio']:>7.2f}{mem_s:>20}{floor:>10}", flush=True)
     cifar = next((r for r in results if r["name"] == "cifar" and "error" not in r), None)
     if cifar is not None:
         peak = _run_worker(["gemm", "peak", args.timer], args.timeout, args.threads)
@@ -501,21 +511,26 @@ def results_markdown(env, results, command, peers=None):
         f"- timer: {'process (CPU) time' if env.get('timer') == 'cpu' else 'wall clock'}",
         "",
         "| workload | chainrule ms, median (min-max) | torch ms, median (min-max) | ratio | "
-        "peak MiB chainrule / torch |",
-        "|---|---|---|---|---|"]
+        "peak MiB chainrule / torch | NumPy floor ms |",
+        "|---|---|---|---|---|---|"]
     for row in results:
         if row["name"] == "train":
             ms = row.get("chainrule_ms")
-            lines.append(f"| train | {ms:.0f} |  |  |  |" if ms else f"| train | - ({row['note']})"
-                         " |  |  |  |")
+            lines.append(f"| train | {ms:.0f} |  |  |  |  |" if ms else
+                         f"| train | - ({row['note']}) |  |  |  |  |")
             continue
         if "error" in row:
-            lines.append(f"| {row['name']} | error: {row['error']} |  |  |  |")
+            lines.append(f"| {row['name']} | error: {row['error']} |  |  |  |  |")
             continue
         mem = row.get("peak_mib")
         mem_s = f"{mem['chainrule']:.0f} / {mem['torch']:.0f}" if mem else "-"
+        floor = f"{row['floor_ms']:.3g}" if row.get("floor_ms") else "-"
         lines.append(f"| {row['name']} | {_cell(row['chainrule'])} | {_cell(row['torch'])} | "
-                     f"{row['ratio']:.2f} | {mem_s} |")
+                     f"{row['ratio']:.2f} | {mem_s} | {floor} |")
+    if any(row.get("floor_ms") for row in results):
+        lines += ["", "NumPy floor (`floors.py`, same timer): for mlp and tiny_mlp the step written "
+                      "out by hand in NumPy (no autodiff), for the CNNs the step's matrix products "
+                      "alone at im2col shapes; no NumPy engine runs the step faster."]
     cifar = next((r for r in results if r["name"] == "cifar" and "gflops" in r.get("chainrule",
                                                                                {})), None)
     if cifar is not None:
@@ -526,7 +541,8 @@ def results_markdown(env, results, command, peers=None):
                       f"sgemm), torch {cifar['torch']['gflops']:.0f} GFLOP/s "
                       f"({cifar['torch']['fraction_of_gemm_peak']:.0%})."]
     if peers:
-        lines += [""] + peers_markdown(peers)
+        floors = {r["name"]: r["floor_ms"] for r in results if r.get("floor_ms")}
+        lines += [""] + peers_markdown(peers, floors)
     return "\n".join(lines) + "\n"
 
 
@@ -548,10 +564,11 @@ def _shown_command(argv):
     return " ".join(["python", "benchmarks/run_all.py"] + shown)
 
 
-def peers_markdown(reports):
+def peers_markdown(reports, floors=None):
     """Lines of the peers table: per workload chainrule's median and each peer's median with, in
-    brackets, peer / chainrule of the same run (above 1: chainrule is faster)."""
-    peers, rows, notes, lowest = [], {}, [], None
+    brackets, peer / chainrule of the same run (above 1: chainrule is faster). With ``floors``
+    ({workload: NumPy floor ms}), the most any NumPy engine could gain on each peer."""
+    peers, rows, notes, lowest, bounds = [], {}, [], None, []
     for rep in reports:
         if "error" in rep and not rep.get("results"):
             notes.append(f"- `{_shown_path(rep.get('python'))}`: {rep['error']}")
@@ -572,9 +589,12 @@ def peers_markdown(reports):
                 if peer not in peers:
                     peers.append(peer)
                 cells[peer] = f"{row[peer]['median_ms']:.2f} ({ratio:.2f}x)"
-                if row["name"] in ("lenet", "lenet_infer", "cifar") and \
-                        (lowest is None or ratio < lowest[0]):
-                    lowest = (ratio, peer, row["name"])
+                if row["name"] in ("lenet", "lenet_infer", "cifar"):
+                    if lowest is None or ratio < lowest[0]:
+                        lowest = (ratio, peer, row["name"])
+                    if (floors or {}).get(row["name"]):
+                        bounds.append((row[peer]["median_ms"] / floors[row["name"]], peer,
+                                       row["name"]))
             for peer, err in row.get("errors", {}).items():
                 if peer not in peers:
                     peers.append(peer)
@@ -590,6 +610,11 @@ def peers_markdown(reports):
     if lowest is not None:
         lines += ["", f"Lowest peer / chainrule ratio on the convolutional workloads: "
                       f"{lowest[0]:.2f} ({lowest[1]}, {lowest[2]})."]
+    if bounds:
+        lines += ["", "Peer / NumPy floor (the step's GEMMs alone, from the table above): the most "
+                      "any im2col engine on NumPy could be faster than that peer: " +
+                      ", ".join(f"{peer} {name} {b:.2f}x" for b, peer, name in sorted(bounds))
+                      + "."]
     return lines
 
 

@@ -328,16 +328,22 @@ def replay_view(base, chain):
 
 
 def _resolve_saved(ctx, args, outs, out_arrays, results):
-    saved, used = [], set()
+    saved, used = [], 0          # bit i of used: args[i] matched an earlier saved value
     for value in ctx._to_save:
         array = value.data if isinstance(value, Tensor) else value
-        # Inputs may share one array (x and x.detach()): prefer a match not yet taken, in order.
-        matches = [i for i, a in enumerate(args)
-                   if isinstance(a, Tensor) and (a is value or a.data is array)]
-        if matches:
-            i = next((i for i in matches if i not in used), matches[0])
-            used.add(i)
-            a = args[i]
+        # Inputs may share one array (x and x.detach()): the first match not yet taken, else the
+        # first match. (Plain loops: this runs for every recorded op.)
+        pick = -1
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and (a is value or a.data is array):
+                if not used >> i & 1:
+                    pick = i
+                    break
+                if pick < 0:
+                    pick = i
+        if pick >= 0:
+            used |= 1 << pick
+            a = args[pick]
             # A non-leaf is kept as a snapshot: an in-place op may later rebind the Tensor.
             entry = a if a.grad_fn is None else (a.data, a.grad_fn, a._output_nr)
             saved.append((_LEAF if a.grad_fn is None else _GRAPH, entry, a._version,

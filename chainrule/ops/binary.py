@@ -7,7 +7,7 @@ from . import primitive, Primitive
 from ._broadcast import broadcast_shapes, sum_array_to_shape, sum_to_shape
 from ._util import promote, as_tensor_arg
 from .. import dtypes as _dt
-from .._backend import xp_of
+from .._backend import quiet_fp, xp_of
 from ..autograd.grad_mode import is_grad_enabled
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
@@ -35,7 +35,7 @@ def _plain_grads(ctx, grad_out, rules, shapes):
     if is_grad_enabled():
         return None
     g, grads = grad_out.data, []
-    with np.errstate(all="ignore"):
+    with quiet_fp():
         for need, rule, shape in zip(ctx.needs_input_grad, rules, shapes):
             if not need:
                 grads.append(None)
@@ -64,7 +64,7 @@ class Add(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return a + b
 
     @staticmethod
@@ -80,7 +80,7 @@ class Sub(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return a - b
 
     @staticmethod
@@ -96,7 +96,7 @@ class Mul(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return a * b
 
     @staticmethod
@@ -117,7 +117,7 @@ class Div(Primitive):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return _xp(a, b).true_divide(a, b)
 
     @staticmethod
@@ -148,7 +148,7 @@ class Pow(Primitive):
             neg = int(b.min()) if hasattr(b, "dtype") else b
             raise RuntimeError(f"pow: Integers to negative integer powers are not allowed "
                                f"(got exponent {neg})")
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             out = xp.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
@@ -174,7 +174,7 @@ class Pow(Primitive):
             grad_a = sum_to_shape(grad_a, _shape(a))
         if ctx.needs_input_grad[1]:
             if isinstance(a, (int, float)):
-                with np.errstate(all="ignore"):
+                with quiet_fp():
                     log_a = float(np.log(a))
                 if a != 0:
                     grad_b = grad_out * out * log_a
@@ -388,7 +388,7 @@ class Xlogy(Primitive):
     def forward(ctx, a, b):
         xp = _xp(a, b)
         ctx.save_for_backward(a, b)
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             out = xp.where(a == 0, 0.0, a * xp.log(b))
             return xp.where(xp.isnan(b), b, out).astype(a.dtype, copy=False)
 
@@ -414,7 +414,7 @@ def _nograd(op, fn, a, b, dt=None):
         dt = _dt.result_type(a, b)
     xa, xb = raw_data(a, dt), raw_data(b, dt)
     try:
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             out = fn(xa, xb)
     except ValueError as e:
         if "broadcast" in str(e):
@@ -461,7 +461,7 @@ class Remainder(Primitive):
         ctx.shapes = (_shape(a), _shape(b))
         ctx.save_for_backward(a, b)
         xp = _xp(a, b)
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             # torch's rule: fmod, moved by b when the signs differ; a zero keeps a's sign
             mod = xp.fmod(a, b)
             return xp.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
@@ -499,7 +499,7 @@ class Fmod(Primitive):
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
         ctx.save_for_backward(a, b)
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return _xp(a, b).fmod(a, b)
 
     @staticmethod

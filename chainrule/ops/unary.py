@@ -6,7 +6,7 @@ import numpy as np
 from . import primitive, Primitive
 from ._util import float_dtype_for, cast_to
 from .. import dtypes as _dt
-from .._backend import xp_of
+from .._backend import quiet_fp, xp_of
 from ..autograd.grad_mode import is_grad_enabled
 
 __all__ = ["neg", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -59,7 +59,7 @@ class Neg(Primitive):
 class Exp(Primitive):
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(over="ignore"):
+        with quiet_fp():
             y = xp_of(x).exp(x)
         ctx.save_for_backward(y)
         return y
@@ -76,7 +76,7 @@ class Log(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with quiet_fp():
             return xp_of(x).log(x)
 
     @staticmethod
@@ -90,7 +90,7 @@ class Log(Primitive):
 class Sqrt(Primitive):
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(invalid="ignore"):
+        with quiet_fp():
             y = xp_of(x).sqrt(x)
         ctx.save_for_backward(y)
         return y
@@ -107,7 +107,7 @@ class Sin(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with np.errstate(invalid="ignore"):
+        with quiet_fp():
             return xp_of(x).sin(x)
 
     @staticmethod
@@ -122,7 +122,7 @@ class Cos(Primitive):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with np.errstate(invalid="ignore"):
+        with quiet_fp():
             return xp_of(x).cos(x)
 
     @staticmethod
@@ -221,7 +221,7 @@ class Cast(Primitive):
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = _dt.from_numpy_dtype(x.dtype)
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return x.astype(dtype.np)
 
     @staticmethod
@@ -379,7 +379,7 @@ def _nograd_unary(name, fn, float_only=False, keep_int=True):
         if not input.dtype.is_floating_point and keep_int:
             if name in ("floor", "ceil", "round", "trunc"):
                 return Tensor._make(x.copy())
-        with np.errstate(all="ignore"):
+        with quiet_fp():
             return Tensor._make(fn(xp_of(x), x))
     op.__name__ = name
     return op

@@ -10,11 +10,10 @@ Masks arrive as an additive float array (0 to keep a key, -inf to drop it), alre
 query's dtype. A query whose every key is masked gets weight 0 on every key, so its output and
 all its gradients are 0 (as torch 2.13 does).
 """
-import numpy as np
 
 from .. import primitive, Primitive
 from .._broadcast import sum_array_to_shape, sum_to_shape
-from ..._backend import xp_of
+from ..._backend import quiet_fp, xp_of
 from ...autograd.grad_mode import is_grad_enabled
 
 __all__ = []
@@ -47,7 +46,7 @@ class Attention(Primitive):
     @staticmethod
     def forward(ctx, q, k, v, mask, scale):
         xp = xp_of(q)
-        with np.errstate(invalid="ignore", over="ignore"):
+        with quiet_fp():
             s = xp.matmul(q, _t(k, xp))                        # (..., L, S)
             s *= scale
             if mask is not None:
