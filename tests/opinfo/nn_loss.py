@@ -235,7 +235,7 @@ OPS = [
            _pairs(weight=True, kwargs=({"delta": 1.5},)),
            errors=_weight_errors(_weighted(F.huber_loss), "huber_loss")),
     OpInfo("cross_entropy", F.cross_entropy, TF.cross_entropy, _class_samples(),
-           primitives=("LogSoftmax",), errors=_class_errors(F.cross_entropy)),
+           primitives=("LogSoftmax", "CrossEntropy"), errors=_class_errors(F.cross_entropy)),
     OpInfo("cross_entropy_weighted", lambda x, t, w, **kw: F.cross_entropy(x, t, w, **kw),
            lambda x, t, w, **kw: TF.cross_entropy(x, t, w, **kw), _class_samples(weight=True),
            errors=_class_weight_errors(lambda x, t, w: F.cross_entropy(x, t, w), "cross_entropy")),

@@ -13,6 +13,7 @@ import numpy as np
 from ...ops import (log_softmax, logsigmoid, exp, log, abs as _abs, where, clamp_min, xlogy,
                     sum as _sum, mean as _mean, reshape)
 from ...tensor import Tensor
+from ...ops.fused.cross_entropy import CrossEntropy
 from ...ops._broadcast import broadcasts_to
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -174,6 +175,20 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 def _class_targets(op, input, target, weight, ignore_index):
     """Validate class-index targets. Returns (a one-hot mask of the input's shape selecting
     input[n, t_n, d...], the constant per-element weight w[t_n], 0 where ignored)."""
+    t, valid, c = _check_class_targets(op, input, target, weight, ignore_index)
+    safe = np.where(valid, t, 0)
+    cdim = 1 if input.ndim >= 2 else 0
+    classes = np.arange(c).reshape((c,) + (1,) * (input.ndim - cdim - 1))
+    onehot = np.expand_dims(safe, cdim) == classes
+    w = valid.astype(input.dtype.np)
+    if weight is not None:
+        w = weight.data.astype(input.dtype.np)[safe] * w
+    return onehot, Tensor._make(np.asarray(w))
+
+
+def _check_class_targets(op, input, target, weight, ignore_index):
+    """Errors for class-index targets of the wrong kind, shape or range; returns (the target
+    array, where it is not ignore_index, the number of classes)."""
     c = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if target.dtype.is_floating_point:
         raise RuntimeError(
@@ -199,14 +214,7 @@ def _class_targets(op, input, target, weight, ignore_index):
         also = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
         raise IndexError(f"{op}: target {value} is out of bounds: class indices must be in "
                          f"[0, {c - 1}] (C={c}){also}")
-    safe = np.where(valid, t, 0)
-    cdim = 1 if input.ndim >= 2 else 0
-    classes = np.arange(c).reshape((c,) + (1,) * (input.ndim - cdim - 1))
-    onehot = np.expand_dims(safe, cdim) == classes
-    w = valid.astype(input.dtype.np)
-    if weight is not None:
-        w = weight.data.astype(input.dtype.np)[safe] * w
-    return onehot, Tensor._make(np.asarray(w))
+    return t, valid, c
 
 
 def _pick(input, onehot, dim, keepdim=False):
@@ -294,6 +302,21 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
+    if input.ndim == 2 and label_smoothing == 0 and input.dtype.is_floating_point and \
+            not target.dtype.is_floating_point:
+        # the common case as one primitive (chainrule/ops/fused/cross_entropy.py)
+        _check_class_targets("cross_entropy", input, target, weight, ignore_index)
+        return CrossEntropy.apply(input, target.data, None if weight is None else weight.data,
+                                  ignore_index, reduction)
+    return cross_entropy_reference(input, target, weight, ignore_index, reduction,
+                                   label_smoothing)
+
+
+def cross_entropy_reference(input, target, weight=None, ignore_index=-100, reduction="mean",
+                            label_smoothing=0.0):
+    """cross_entropy as the composite nll_loss(log_softmax(input)) (with smoothing, or
+    probabilities): the reference of the fused CrossEntropy primitive, and the path for the cases
+    it does not take (N-d inputs, class probabilities, label smoothing)."""
     cdim = 1 if input.ndim >= 2 else 0
     c = input.shape[cdim]
     logp = log_softmax(input, cdim)
