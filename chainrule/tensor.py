@@ -591,12 +591,23 @@ class Tensor:
     def _inplace_ufunc(self, ufunc, other, op):
         """Fast path for ``add_``-style ops when no graph is recorded: write into self.data."""
         self._check_inplace(op)
-        other_data = other.data if isinstance(other, Tensor) else other
-        res_dtype = _dt.result_type(self, other)
-        if not _dt.can_cast(res_dtype, self.dtype):
-            raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
-                               f"output type {self.dtype}")
-        self._write(op, lambda: ufunc(self.data, other_data, out=self.data, casting="unsafe"))
+        data = self.data
+        if isinstance(other, Tensor):
+            other_data = other.data
+            same = other_data.dtype == data.dtype        # the optimizer-update case: no promotion
+        else:
+            other_data, same = other, False
+        if not same:
+            res_dtype = _dt.result_type(self, other)
+            if not _dt.can_cast(res_dtype, self.dtype):
+                raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
+                                   f"output type {self.dtype}")
+        try:
+            ufunc(data, other_data, out=data, casting="unsafe")
+        except ValueError:
+            self._raise_read_only(op)
+            raise
+        self._version[0] += 1
         return self
 
     def _write(self, op, write):

@@ -789,3 +789,36 @@ def test_first_order_fast_paths_match_the_recorded_backward():
         assert np.isfinite(fast).all() and fast.dtype == np.float32
         np.testing.assert_allclose(fast, recorded, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(fast, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op,changed", [(lambda a, b: a @ b, "b"), (lambda a, b: a * b, "b"),
+                                        (lambda a, b: (a * b).tanh(), "out"),
+                                        (lambda a, b: (a * b) ** 2, "out")])
+def test_first_order_array_paths_still_check_saved_versions(op, changed):
+    """Backward rules that read saved arrays directly (saved_arrays) keep the in-place check and
+    the second-backward error of saved_tensors."""
+    a, b = cr.randn(3, 3, requires_grad=True), cr.randn(3, 3)
+    out = op(a, b)
+    with cr.no_grad():
+        (b if changed == "b" else out).mul_(2)      # a value the backward rule saved
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward(cr.ones(3, 3))
+    out = op(a, b)
+    out.backward(cr.ones(3, 3))
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        out.backward(cr.ones(3, 3))
+
+
+def test_inplace_update_fast_path_bumps_the_version_and_promotes_scalars():
+    w = cr.ones(2, 2, requires_grad=True)
+    g = cr.full((2, 2), 0.5)
+    with cr.no_grad():
+        v = w._version[0]
+        w -= g                                       # same dtype: the fast path
+        assert w._version[0] == v + 1
+        w -= 1                                       # a Python number: promotion checked
+        w.sub_(cr.ones(2, 2, dtype=cr.float64))      # float64 into float32: same-kind cast
+    assert w.dtype is cr.float32
+    np.testing.assert_array_equal(w.detach().numpy(), np.full((2, 2), -1.5, np.float32))
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        cr.ones(2, dtype=cr.int64).sub_(cr.ones(2))  # float into int: refused, as torch

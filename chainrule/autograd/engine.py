@@ -108,13 +108,16 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inp
                 if g is not None:
                     if not isinstance(g, Tensor):
                         g = Tensor._make(g)
-                    meta = (target.data.shape, target.data.dtype) if nr is None \
-                        else target.out_meta[nr]
-                    if g.data.shape != meta[0] or g.data.dtype != meta[1]:
-                        g = _fix_grad(node, i, meta, g)
-                    if nr is None:
+                    gd = g.data
+                    if nr is None:      # a leaf: check against its array, then accumulate
+                        td = target.data
+                        if gd.shape != td.shape or gd.dtype != td.dtype:
+                            g = _fix_grad(node, i, (td.shape, td.dtype), g)
                         _deliver_leaf(target, g, capture, create_graph, handed)
                         continue
+                    meta = target.out_meta[nr]
+                    if gd.shape != meta[0] or gd.dtype != meta[1]:
+                        g = _fix_grad(node, i, meta, g)
                 elif nr is None:
                     continue
                 if runnable is not None and target not in runnable:
@@ -201,7 +204,8 @@ def _call_backward(node, grads):
         _check_finite(node.name(), "backward", _as_tuple(grads_in), node.forward_site or "?")
     else:
         grads_in = node.fn_cls.backward(node, *grads)
-    grads_in = _as_tuple(grads_in)
+    if grads_in.__class__ is not tuple:
+        grads_in = _as_tuple(grads_in)
     n = len(node.next_edges)
     if len(grads_in) != n and (len(grads_in) < n or any(g is not None for g in grads_in[n:])):
         raise RuntimeError(f"{node.name()}: backward returned an incorrect number of gradients "

@@ -85,6 +85,19 @@ class Node:
 
     saved_variables = saved_tensors
 
+    @property
+    def saved_arrays(self):
+        """The saved values as their raw arrays (checked as ``saved_tensors`` checks them), for
+        first-order backward rules that compute on arrays and need no Tensor wrappers."""
+        if self._released or self._saved is None:
+            return self.saved_tensors       # its error, or ()
+        result = []
+        for tag, value, version_box, version in self._saved:
+            if version_box is not None and version_box[0] != version:
+                self._raise_modified(tag, value, version_box[0], version)
+            result.append(value.data if tag == _LEAF else value[0] if tag == _GRAPH else value)
+        return result
+
     def _raise_modified(self, tag, value, now, expected):
         if tag == _LEAF:
             array, what = value.data, "a leaf tensor"

@@ -102,12 +102,13 @@ class Mul(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d(ab)/da = b, d(ab)/db = a"""
+        if not is_grad_enabled():
+            av, bv = ctx.saved_arrays
+            fast = _plain_grads(ctx, grad_out, (lambda g: g * bv, lambda g: g * av),
+                                (_shape(av), _shape(bv)))
+            if fast is not None:
+                return fast
         a, b = ctx.saved_tensors
-        av, bv = _value(a), _value(b)
-        fast = _plain_grads(ctx, grad_out, (lambda g: g * bv, lambda g: g * av),
-                            (_shape(a), _shape(b)))
-        if fast is not None:
-            return fast
         return (sum_to_shape(grad_out * b, _shape(a)) if ctx.needs_input_grad[0] else None,
                 sum_to_shape(grad_out * a, _shape(b)) if ctx.needs_input_grad[1] else None)
 
@@ -157,13 +158,14 @@ class Pow(Primitive):
     def backward(ctx, grad_out):
         """d(a^b)/da = b a^(b-1) (0 at b == 0); d(a^b)/db = a^b log(a) (0 at a == 0, b >= 0)"""
         from . import where, log
+        if not is_grad_enabled():
+            av, c, _ = ctx.saved_arrays
+            if isinstance(c, (int, float)) and c != 0:     # x ** c (a loss's square, say)
+                fast = _plain_grads(ctx, grad_out, (lambda g: g * (c * av ** (c - 1)), None),
+                                    (_shape(av), ()))
+                if fast is not None:
+                    return fast
         a, b, out = ctx.saved_tensors
-        if isinstance(b, (int, float)) and b != 0:     # x ** c (a loss's square, say)
-            av = _value(a)
-            fast = _plain_grads(ctx, grad_out, (lambda g: g * (b * av ** (b - 1)), None),
-                                (_shape(a), ()))
-            if fast is not None:
-                return fast
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             g = grad_out * b * a ** (b - 1)

@@ -33,12 +33,14 @@ class MatMul(Primitive):
     def backward(ctx, grad_out):
         """d(a@b)/da = g @ b^T, d(a@b)/db = a^T @ g (1-D operands as row/column vectors)"""
         from . import reshape, unsqueeze, transpose
+        if not is_grad_enabled():
+            a, b = ctx.saved_arrays
+            if a.ndim == 2 and b.ndim == 2:
+                # why: a first-order pass records nothing, so two plain GEMMs on the arrays do
+                make, g = grad_out._make, grad_out.data
+                return (make(g @ b.T) if ctx.needs_input_grad[0] else None,
+                        make(a.T @ g) if ctx.needs_input_grad[1] else None)
         a, b = ctx.saved_tensors
-        if not is_grad_enabled() and a.data.ndim == 2 and b.data.ndim == 2:
-            # why: a first-order pass records nothing, so two plain GEMMs on the arrays do
-            make, g = grad_out._make, grad_out.data
-            return (make(g @ b.data.T) if ctx.needs_input_grad[0] else None,
-                    make(a.data.T @ g) if ctx.needs_input_grad[1] else None)
         if a.ndim == 1 and b.ndim == 1:
             return (grad_out * b if ctx.needs_input_grad[0] else None,
                     grad_out * a if ctx.needs_input_grad[1] else None)

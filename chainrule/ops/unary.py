@@ -143,11 +143,12 @@ class Tanh(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d/dx tanh x = 1 - tanh^2 x"""
-        (y,) = ctx.saved_tensors
         if not is_grad_enabled():
             # why: a first-order pass records nothing: plain array math, no graph nodes
-            g, t = grad_out.data, y.data
+            (t,) = ctx.saved_arrays
+            g = grad_out.data
             return grad_out._make(g * (1 - t * t))
+        (y,) = ctx.saved_tensors
         return grad_out * (1 - y * y)
 
 
@@ -194,11 +195,12 @@ class Relu(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d/dx relu(x) = [not relu(x) <= 0] (0 at the kink, 1 at NaN, as torch)"""
-        (mask,) = ctx.saved_tensors
         if not is_grad_enabled():
             # why: a first-order pass records nothing: one multiply, no bool-to-float cast op
+            (mask,) = ctx.saved_arrays
             g = grad_out.data
-            return grad_out._make(xp_of(g).multiply(g, mask.data, dtype=g.dtype))
+            return grad_out._make(xp_of(g).multiply(g, mask, dtype=g.dtype))
+        (mask,) = ctx.saved_tensors
         return grad_out * mask
 
 
