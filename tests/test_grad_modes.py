@@ -2,6 +2,7 @@
 context managers and decorators, their nesting, and their thread-locality."""
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,3 +130,33 @@ def test_threads_each_start_with_grad_enabled():
         for t in threads:
             t.join()
     assert results == [True] * 4
+
+
+@pytest.mark.parametrize("fn", [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+                                lambda a, b: a / b, lambda a, b: 0.5 * a, lambda a, b: 3 - b,
+                                lambda a, b: a / 2, lambda a, b: a[0, 0] * b[0, 0]])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int8"])
+def test_unrecorded_arithmetic_matches_the_recorded_ops(fn, dtype):
+    """Under no_grad, add/sub/mul/div run their ufunc directly (no Node): the same values and
+    dtypes as with grad mode on, and as torch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a_np = (rng.standard_normal((3, 4)) * 5).astype(dtype)
+    b_np = (rng.standard_normal((4,)) * 5 + 20).astype(dtype)
+    b_np = np.broadcast_to(b_np, (3, 4)).copy()
+    a, b = cr.tensor(a_np), cr.tensor(b_np)
+    with cr.no_grad():
+        fast = fn(a, b)
+    slow = fn(a, b)
+    expected = fn(torch.tensor(a_np), torch.tensor(b_np))
+    assert fast.dtype is slow.dtype and str(fast.dtype).split(".")[1] == \
+        str(expected.dtype).split(".")[1]
+    assert fast.grad_fn is None and not fast.requires_grad
+    np.testing.assert_array_equal(fast.numpy(), slow.numpy())
+    np.testing.assert_allclose(fast.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_unrecorded_arithmetic_keeps_the_broadcast_error():
+    with cr.no_grad(), pytest.raises(RuntimeError, match=r"add: shapes \(2, 3\) and \(4,\) cannot "
+                                                         r"be broadcast"):
+        cr.ones(2, 3) + cr.ones(4)

@@ -8,7 +8,8 @@ from ._broadcast import broadcast_shapes, sum_array_to_shape, sum_to_shape
 from ._util import promote, as_tensor_arg
 from .. import dtypes as _dt
 from .._backend import quiet_fp, xp_of
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd import engine as _engine
+from ..autograd.grad_mode import _state, is_grad_enabled
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
            "float_power", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "floor_divide",
@@ -50,6 +51,8 @@ def _plain_grads(ctx, grad_out, rules, shapes):
 def _binary(prim, op, a, b):
     dt, (a, b) = promote(op, a, b)
     try:
+        if not (_state.enabled or _state.anomaly) and prim in _UNRECORDED:
+            return _unrecorded(_UNRECORDED[prim], a, b)
         return prim.apply(a, b)
     except ValueError as e:
         if "broadcast" in str(e):
@@ -57,6 +60,16 @@ def _binary(prim, op, a, b):
                 f"{op}: shapes {tuple(_shape(a))} and {tuple(_shape(b))} cannot be broadcast "
                 "together (each dimension must match or be 1)") from None
         raise
+
+
+def _unrecorded(name, a, b):
+    """``a <op> b`` when grad mode is off (an optimizer's ``p -= lr * p.grad``, inference): the
+    ufunc alone, as the primitive's forward computes it, with no Node to build."""
+    a = getattr(a, "data", a)
+    b = getattr(b, "data", b)
+    with quiet_fp():
+        out = getattr(_xp(a, b), name)(a, b)
+    return _engine.Tensor._make(out)
 
 
 @primitive
@@ -254,6 +267,10 @@ def _check_alpha(op, input, other, alpha):
             as_tensor_arg(input, op), as_tensor_arg(other, op)).is_floating_point:
         raise RuntimeError(f"{op}: For integral input tensors, argument alpha must not be a "
                            f"floating point number.")
+
+
+# primitives whose unrecorded call is one ufunc (see _unrecorded)
+_UNRECORDED = {Add: "add", Sub: "subtract", Mul: "multiply", Div: "true_divide"}
 
 
 def add(input, other, *, alpha=1):
