@@ -822,3 +822,15 @@ def test_inplace_update_fast_path_bumps_the_version_and_promotes_scalars():
     np.testing.assert_array_equal(w.detach().numpy(), np.full((2, 2), -1.5, np.float32))
     with pytest.raises(RuntimeError, match="can't be cast"):
         cr.ones(2, dtype=cr.int64).sub_(cr.ones(2))  # float into int: refused, as torch
+
+
+def test_a_gradient_array_shared_by_two_edges_is_not_accumulated_into():
+    """add's backward hands one array to both inputs; a leaf that takes it as .grad must not add
+    into it while the other edge still carries it (y + y + y: 3, not 4)."""
+    for make_root in (lambda y: (y + y + y).sum(), lambda y: ((y + y) * 2 + y).sum(),
+                      lambda y: (y + (y + (y + y))).mean() * 4):
+        y = cr.tensor([1.5, -2.0], requires_grad=True)
+        make_root(y).backward()
+        ty = torch.tensor([1.5, -2.0], requires_grad=True)
+        make_root(ty).backward()
+        close(y.grad, ty.grad)

@@ -100,6 +100,8 @@ def _run_backward(roots, root_grads, retain_graph=False, create_graph=False, inp
             grads_in = _call_backward(node, grads)
             if not retain_graph:
                 node.release()
+            if len(grads_in) > 1:
+                _mark_shared(grads_in, handed)
             for i, edge in enumerate(node.next_edges):
                 if edge is None:
                     continue
@@ -179,6 +181,26 @@ class _Capture:
             slots = self.nodes.get((node, nr))
             if slots and g is not None:
                 self.put(slots, g, create_graph, handed)
+
+
+def _mark_shared(grads_in, handed):
+    """A backward rule may return one array for several inputs (add: the incoming gradient, to
+    both sides): such an array must not become a leaf's .grad, which later accumulates into it in
+    place, while another edge still carries it."""
+    if len(grads_in) == 2:               # the common case (binary ops), without a set
+        a, b = grads_in
+        if a is not None and b is not None:
+            a, b = getattr(a, "data", a), getattr(b, "data", b)
+            if a is b:
+                handed.add(id(a))
+        return
+    first = set()
+    for g in grads_in:
+        if g is not None:
+            key = id(getattr(g, "data", g))
+            if key in first:
+                handed.add(key)
+            first.add(key)
 
 
 def _run_pre_hooks(node, grads):

@@ -213,7 +213,8 @@ class Function:
             needs, record = (False,) * len(args), False
         ctx.needs_input_grad = needs
         if cls.raw:
-            out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args])
+            arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+            out = cls.forward(ctx, *arrays)
             if out.__class__ is not tuple and not (cls.is_view or ctx._non_diff or _state.anomaly):
                 # The common case, kept short: a primitive with one array out.
                 array = out if out.__class__ is _ndarray or is_array(out) else np.asarray(out)
@@ -223,7 +224,7 @@ class Function:
                 ctx.next_edges = _edges(args)
                 ctx.out_meta = ((array.shape, array.dtype),)
                 if ctx._to_save is not None:
-                    _resolve_saved(ctx, args, (out,), (array,), (result,))
+                    _resolve_saved(ctx, args, (out,), (array,), (result,), arrays)
                 return result
         else:
             with grad_mode.no_grad():
@@ -340,15 +341,19 @@ def replay_view(base, chain):
     return base
 
 
-def _resolve_saved(ctx, args, outs, out_arrays, results):
+def _resolve_saved(ctx, args, outs, out_arrays, results, in_arrays=None):
+    """Tag what forward saved (``ctx._to_save``) as inputs, outputs or constants (see _LEAF).
+    ``in_arrays``: the inputs' arrays (or the args themselves), when the caller has them."""
+    if in_arrays is None:
+        in_arrays = [a.data if isinstance(a, Tensor) else a for a in args]
     saved, used = [], 0          # bit i of used: args[i] matched an earlier saved value
     for value in ctx._to_save:
         array = value.data if isinstance(value, Tensor) else value
         # Inputs may share one array (x and x.detach()): the first match not yet taken, else the
         # first match. (Plain loops: this runs for every recorded op.)
         pick = -1
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor) and (a is value or a.data is array):
+        for i, a in enumerate(in_arrays):
+            if (a is array or args[i] is value) and isinstance(args[i], Tensor):
                 if not used >> i & 1:
                     pick = i
                     break

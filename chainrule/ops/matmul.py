@@ -32,7 +32,6 @@ class MatMul(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d(a@b)/da = g @ b^T, d(a@b)/db = a^T @ g (1-D operands as row/column vectors)"""
-        from . import reshape, unsqueeze, transpose
         if not is_grad_enabled():
             a, b = ctx.saved_arrays
             if a.ndim == 2 and b.ndim == 2:
@@ -40,6 +39,7 @@ class MatMul(Primitive):
                 make, g = grad_out._make, grad_out.data
                 return (make(g @ b.T) if ctx.needs_input_grad[0] else None,
                         make(a.T @ g) if ctx.needs_input_grad[1] else None)
+        from . import reshape, unsqueeze, transpose     # (after the fast path: imports cost)
         a, b = ctx.saved_tensors
         if a.ndim == 1 and b.ndim == 1:
             return (grad_out * b if ctx.needs_input_grad[0] else None,

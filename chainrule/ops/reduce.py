@@ -6,6 +6,7 @@ Statistics (var, std, logsumexp, norm) live in ``_reduce_stats``, scans (cumsum,
 ``_scan``; both are re-exported from here.
 """
 import collections
+import math
 
 import numpy as np
 
@@ -61,13 +62,17 @@ class Sum(Primitive):
 def _unreduce(ctx, grad_out, count=1):
     """grad_out / count of a sum (count 1) or mean over ``ctx.axes``, broadcast back to the
     input's shape."""
-    from . import reshape, expand
     if not is_grad_enabled():
         # why: a first-order pass records nothing, so a broadcast view of the array will do
         g = grad_out.data if count == 1 else grad_out.data / count
         if not ctx.keepdim:
             g = g.reshape(_keep_shape(ctx.in_shape, ctx.axes))
+        if math.prod(ctx.in_shape) <= 4096:    # small: filling costs less than broadcast_to
+            full = xp_of(g).empty(ctx.in_shape, dtype=g.dtype)
+            full[...] = g
+            return grad_out._make(full)
         return grad_out._make(xp_of(g).broadcast_to(g, ctx.in_shape))
+    from . import reshape, expand
     if count != 1:
         grad_out = grad_out / count
     if not ctx.keepdim:
@@ -111,7 +116,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         axes = tuple(range(input.ndim))
     count = 1
     for a in axes:
-        count *= input.shape[a]
+        count *= input.data.shape[a]
     if dtype is not None:
         from . import cast
         input = cast(input, dtype)

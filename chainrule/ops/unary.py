@@ -7,6 +7,7 @@ from . import primitive, Primitive
 from ._util import float_dtype_for, cast_to
 from .. import dtypes as _dt
 from .._backend import quiet_fp, xp_of
+from ..autograd import engine as _engine
 from ..autograd.grad_mode import is_grad_enabled
 
 __all__ = ["neg", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
@@ -17,9 +18,10 @@ __all__ = ["neg", "negative", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmo
 
 def _float_input(x, op):
     """Integer inputs of float ops are promoted to the default float dtype (torch)."""
-    from ..tensor import Tensor
-    if not isinstance(x, Tensor):
+    if not isinstance(x, _engine.Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.data.dtype.kind == "f":
+        return x
     return cast_to(x, float_dtype_for(x))
 
 
