@@ -26,17 +26,9 @@ def numpy_mlp_step(sizes, batch, loss, lr=0.01):
     """A zero-argument step of bench_engine's MLP (same initial weights and data), in NumPy.
 
     Hidden layers use tanh (``loss="mse"``) or ReLU (``loss="cross_entropy"``), as there."""
-    rng = np.random.default_rng(0)
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        bound = 1 / np.sqrt(fan_in)
-        params.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
-        params.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
-    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    if loss == "cross_entropy":
-        y = rng.integers(0, sizes[-1], batch)
-    else:
-        y = rng.standard_normal((batch, sizes[-1])).astype(np.float32)
+    sys.path.insert(0, HERE)
+    from bench_peers import mlp_data
+    params, x, y = mlp_data(sizes, batch, "ce" if loss == "cross_entropy" else loss)
     layers = len(params) // 2
 
     def step():

@@ -12,44 +12,16 @@ sys.path.insert(0, BENCH)
 floors = pytest.importorskip("floors")
 
 
-def _chainrule_mlp_step(sizes, batch, loss, lr=0.01):
-    """bench_engine's MLP step on chainrule (same seeded weights and data), with its params."""
-    import chainrule as cr
-    rng = np.random.default_rng(0)
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        bound = 1 / np.sqrt(fan_in)
-        params.append(cr.tensor(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
-                                requires_grad=True))
-        params.append(cr.tensor(rng.uniform(-bound, bound, fan_out).astype(np.float32),
-                                requires_grad=True))
-    x = cr.tensor(rng.standard_normal((batch, sizes[0])).astype(np.float32))
-    if loss == "cross_entropy":
-        y = cr.tensor(rng.integers(0, sizes[-1], batch))
-    else:
-        y = cr.tensor(rng.standard_normal((batch, sizes[-1])).astype(np.float32))
-
-    def step():
-        h = x
-        for i in range(0, len(params), 2):
-            h = h @ params[i] + params[i + 1]
-            if i + 2 < len(params):
-                h = h.relu() if loss == "cross_entropy" else h.tanh()
-        out = (cr.nn.functional.cross_entropy(h, y) if loss == "cross_entropy"
-               else ((h - y) ** 2).mean())
-        out.backward()
-        with cr.no_grad():
-            for p in params:
-                p -= lr * p.grad
-                p.grad = None
-    return step, params
-
-
 @pytest.mark.parametrize("sizes,batch,loss", [((2, 16, 16, 1), 1, "mse"),
                                               ((20, 12, 8, 5), 6, "cross_entropy")])
 def test_numpy_mlp_step_matches_chainrule(sizes, batch, loss):
+    pytest.importorskip("torch")            # bench_engine compares with it
+    import bench_engine
+    import chainrule as cr
     numpy_step = floors.numpy_mlp_step(sizes, batch, loss)
-    cr_step, cr_params = _chainrule_mlp_step(sizes, batch, loss)
+    cr_step = bench_engine._mlp_workload(cr, sizes, batch, loss)
+    cr_params = next(c.cell_contents for c in cr_step.__closure__
+                     if isinstance(c.cell_contents, list))
     np_params = next(c.cell_contents for c in numpy_step.__closure__
                      if isinstance(c.cell_contents, list) and len(c.cell_contents) == len(cr_params))
     before = [p.copy() for p in np_params]
