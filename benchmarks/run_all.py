@@ -144,21 +144,21 @@ def _make_steps(name, libs):
     return steps
 
 
-def _worker_time(name, repeats, warmup, timer="wall"):
+def _worker_time(name, repeats, warmup, timer="wall", libs=LIBS):
     clock = time.process_time if timer == "cpu" else time.perf_counter
     number = WORKLOADS[name][0]
-    steps = _make_steps(name, LIBS)
+    steps = _make_steps(name, libs)
     for _ in range(warmup):
         for step in steps.values():
             step()
-    times = {lib: [] for lib in LIBS}
+    times = {lib: [] for lib in libs}
     for _ in range(repeats):
-        for lib in LIBS:        # interleaved: both see the same load
+        for lib in libs:        # interleaved: both see the same load
             t0 = clock()
             for _ in range(number):
                 steps[lib]()
             times[lib].append((clock() - t0) / number * 1e3)
-    return {lib: times[lib] for lib in LIBS}
+    return times
 
 
 def _worker_memory(name, lib):
@@ -330,6 +330,11 @@ def main(argv=None):
     parser.add_argument("--openblas-default", action="store_true",
                         help="drop OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the environment, "
                              "so that OpenBLAS picks its kernels for this CPU")
+    parser.add_argument("--separate", choices=("auto", "yes", "no"), default="auto",
+                        help="time each library in a process of its own (auto: unless "
+                             "--threads 1); interleaved in one process, torch's OpenMP threads "
+                             "keep spinning after each torch op and take the second core from "
+                             "chainrule's BLAS threads")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:                      # internal: one measurement, JSON on the last line
@@ -337,7 +342,8 @@ def main(argv=None):
         kind, name = args.worker[:2]
         if kind == "time":
             timer = args.worker[3] if len(args.worker) > 3 else "wall"
-            print(json.dumps(_worker_time(name, int(args.worker[2]), args.warmup, timer)))
+            libs = tuple(args.worker[4].split(",")) if len(args.worker) > 4 else LIBS
+            print(json.dumps(_worker_time(name, int(args.worker[2]), args.warmup, timer, libs)))
         elif kind == "floor":
             sys.path.insert(0, HERE)
             import floors
@@ -361,6 +367,8 @@ def main(argv=None):
     if dropped:
         env["openblas_overrides_dropped"] = dropped
     env["timer"] = args.timer
+    separate = args.separate == "yes" or (args.separate == "auto" and args.threads != 1)
+    env["libraries_timed"] = "in separate processes" if separate else "interleaved, one process"
     print("  ".join(f"{k}={v}" for k, v in env.items()))
     print(f"{'workload':<13}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
           f"{'ratio':>7}{'peak MiB cr/torch':>20}{'floor ms':>10}")
@@ -370,8 +378,12 @@ def main(argv=None):
             continue
         row = {"name": name}
         try:
-            ts = _run_worker(["time", name, str(args.repeats or default_repeats), args.timer],
-                             args.timeout, args.threads)
+            time_args = ["time", name, str(args.repeats or default_repeats), args.timer]
+            if separate:         # one process per library: no thread pool spins beside the other
+                ts = {lib: _run_worker(time_args + [lib], args.timeout, args.threads)[lib]
+                      for lib in LIBS}
+            else:
+                ts = _run_worker(time_args, args.timeout, args.threads)
             row.update({lib: _summary(ts[lib]) for lib in LIBS})
             row["ratio"] = row["chainrule"]["median_ms"] / row["torch"]["median_ms"]
         except Exception as exc:      # noqa: BLE001 -- one broken workload must not stop the rest
@@ -508,7 +520,8 @@ def results_markdown(env, results, command, peers=None):
         f"- BLAS: {blas.get('name') or blas.get('internal_api')} {blas.get('version')}, core "
         f"{blas.get('core') or blas.get('architecture')}, "
         f"{blas.get('threads') or blas.get('num_threads')} threads{_overrides_text(env)}",
-        f"- timer: {'process (CPU) time' if env.get('timer') == 'cpu' else 'wall clock'}",
+        f"- timer: {'process (CPU) time' if env.get('timer') == 'cpu' else 'wall clock'}; "
+        f"libraries timed {env.get('libraries_timed', 'interleaved, one process')}",
         "",
         "| workload | chainrule ms, median (min-max) | torch ms, median (min-max) | ratio | "
         "peak MiB chainrule / torch | NumPy floor ms |",

@@ -21,6 +21,7 @@ from . import ops
 from .ops import *  # noqa: F401,F403
 from . import nn, optim  # noqa: E402
 from . import cuda, backends
+from .backends.threads import get_num_threads, set_num_threads
 from . import func  # noqa: E402
 from .errors import CheckpointError
 from .serialization import save, load

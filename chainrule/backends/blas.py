@@ -46,21 +46,31 @@ def info():
     except (TypeError, AttributeError):          # NumPy < 1.26 has no mode="dicts"
         cfg = {}
     out = {k: cfg[k] for k in ("name", "version") if cfg.get(k)}
-    lib = _openblas_library()
-    if lib is None:
-        return out
-    # scipy-openblas wheels prefix the symbols and 64-bit-integer builds add a suffix
-    for prefix in ("scipy_openblas_", "openblas_"):
-        for suffix in ("64_", ""):
-            for key, name, restype in (("core", "get_corename", ctypes.c_char_p),
-                                       ("threads", "get_num_threads", ctypes.c_int),
-                                       ("config", "get_config", ctypes.c_char_p)):
-                fn = getattr(lib, prefix + name + suffix, None)
-                if fn is not None and key not in out:
-                    fn.restype = restype
-                    value = fn()
-                    out[key] = value.decode() if isinstance(value, bytes) else value
+    for key, name, restype in (("core", "get_corename", ctypes.c_char_p),
+                               ("threads", "get_num_threads", ctypes.c_int),
+                               ("config", "get_config", ctypes.c_char_p)):
+        fn = openblas_function(name)
+        if fn is not None:
+            fn.restype = restype
+            value = fn()
+            out[key] = value.decode() if isinstance(value, bytes) else value
     return out
+
+
+_functions = {}
+
+
+def openblas_function(name):
+    """OpenBLAS's ``openblas_<name>`` from NumPy's bundled library (ctypes), or None."""
+    if name not in _functions:
+        lib, fn = _openblas_library(), None
+        # scipy-openblas wheels prefix the symbols and 64-bit-integer builds add a suffix
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                if lib is not None and fn is None:
+                    fn = getattr(lib, prefix + name + suffix, None)
+        _functions[name] = fn
+    return _functions[name]
 
 
 def overrides(environ=None):
