@@ -447,3 +447,20 @@ def test_checkpoint_multiple_outputs_kwargs_and_sequential():
     np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-6)
     with cr.no_grad():
         assert not checkpoint(seq, x, use_reentrant=False).requires_grad
+
+
+@pytest.mark.parametrize("shape,kw", [((2, 3, 11, 9), {"kernel_size": 2}),
+                                      ((2, 3, 10, 10), {"kernel_size": 2}),
+                                      ((1, 2, 8, 7), {"kernel_size": 3, "padding": 1}),
+                                      ((1, 2, 9, 9), {"kernel_size": 3, "stride": 3})])
+def test_max_pool_gradient_when_windows_tile_the_plane(shape, kw):
+    """Tiling windows (stride = kernel) write their gradient without a zeroed plane first: the
+    rows and columns past the last window must still get 0, as torch gives."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    a = cr.tensor(x, requires_grad=True)
+    g = np.random.default_rng(1).standard_normal(
+        tuple(torch.nn.functional.max_pool2d(torch.tensor(x), **kw).shape)).astype(np.float32)
+    cr.nn.functional.max_pool2d(a, **kw).backward(cr.tensor(g))
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(t, **kw).backward(torch.tensor(g))
+    np.testing.assert_array_equal(a.grad.numpy(), t.grad.numpy())

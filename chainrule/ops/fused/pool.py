@@ -133,12 +133,20 @@ class MaxPool2dBackward(Primitive):
         full = [max(h + 2 * padding[i] if i == 0 else w + 2 * padding[i],
                     (out_hw[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1)
                 for i in range(2)]
-        if g.transpose(0, 2, 3, 1).flags.c_contiguous:
-            acc = xp.zeros((n, full[0], full[1], c), dtype=g.dtype).transpose(0, 3, 1, 2)
-        else:
-            acc = xp.zeros((n, c, full[0], full[1]), dtype=g.dtype)
         unique = all(stride[i] >= dilation[i] * (kernel[i] - 1) + 1 for i in range(2))
         finite = bool(xp.isfinite(g).all())
+        # why: windows that tile the plane (stride = kernel, no dilation) write every position
+        # they cover below, so only the strips past the last window need zeros first
+        tiled = unique and finite and all(stride[i] == kernel[i] and dilation[i] == 1
+                                          for i in range(2))
+        make = xp.empty if tiled else xp.zeros
+        if g.transpose(0, 2, 3, 1).flags.c_contiguous:
+            acc = make((n, full[0], full[1], c), dtype=g.dtype).transpose(0, 3, 1, 2)
+        else:
+            acc = make((n, c, full[0], full[1]), dtype=g.dtype)
+        if tiled:
+            acc[:, :, out_hw[0] * stride[0]:] = 0
+            acc[:, :, :, out_hw[1] * stride[1]:] = 0
         hit = xp.empty_like(arg, dtype=bool)
         for k, view in _offsets(acc, kernel, stride, dilation, out_hw):
             xp.equal(arg, k, out=hit)
