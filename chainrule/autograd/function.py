@@ -207,7 +207,8 @@ class Function:
     def apply(cls, *args):
         ctx = cls._node_cls(cls)
         if _state.enabled:
-            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+            edges = _edges(args)
+            needs = tuple([e is not None for e in edges])
             record = True in needs
         else:
             needs, record = (False,) * len(args), False
@@ -221,7 +222,7 @@ class Function:
                 if not record:
                     return Tensor._make(array)
                 result = Tensor._make(array, True, ctx, 0)
-                ctx.next_edges = _edges(args)
+                ctx.next_edges = edges
                 ctx.out_meta = ((array.shape, array.dtype),)
                 if ctx._to_save is not None:
                     _resolve_saved(ctx, args, (out,), (array,), (result,), arrays)

@@ -80,8 +80,10 @@ def matmul(input, other):
     tensor = _Tensor or _tensor_cls()
     if not isinstance(input, tensor) or not isinstance(other, tensor):
         raise TypeError("matmul: both arguments must be Tensors")
-    _check("matmul", input, other)
-    if input.dtype is not other.dtype:
+    a, b = input.data, other.data
+    if not (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]):   # (the common case)
+        _check("matmul", input, other)
+    if a.dtype != b.dtype:
         raise RuntimeError(f"matmul: expected both arguments to have the same dtype, but got "
                            f"{input.dtype} and {other.dtype}")
     try:
