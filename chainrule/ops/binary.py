@@ -68,8 +68,19 @@ def _unrecorded(name, a, b):
     a = getattr(a, "data", a)
     b = getattr(b, "data", b)
     with quiet_fp():
-        out = getattr(_xp(a, b), name)(a, b)
+        out = getattr(_xp(a, b), name)(a, b) if _cupy_operand(a, b) else \
+            _NUMPY_UFUNCS[name](a, b)
     return _engine.Tensor._make(out)
+
+
+_NUMPY_UFUNCS = {name: getattr(np, name) for name in ("add", "subtract", "multiply",
+                                                      "true_divide")}
+
+
+def _cupy_operand(a, b):
+    """Whether either operand is a CuPy array (NumPy arrays and Python numbers are the rest)."""
+    return not (a.__class__ is np.ndarray or b.__class__ is np.ndarray) and \
+        (hasattr(a, "shape") or hasattr(b, "shape"))
 
 
 @primitive
@@ -163,7 +174,9 @@ class Pow(Primitive):
             raise RuntimeError(f"pow: Integers to negative integer powers are not allowed "
                                f"(got exponent {neg})")
         with quiet_fp():
-            out = xp.power(a, b)
+            # x ** 2 as x * x: one multiply, rounded once, as torch squares
+            out = a * a if b.__class__ in (int, float) and b == 2 and hasattr(a, "dtype") \
+                else xp.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
