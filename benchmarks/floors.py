@@ -115,11 +115,9 @@ def gemm_floor_ms(shapes, repeats=5, clock=time.process_time):
 def conv_workload(name):
     """(chainrule model, input tensor, train) of run_all's convolutional workloads."""
     sys.path.insert(0, HERE)
-    import bench_conv
     import chainrule as cr
-    build, shape, batch = {"lenet": (bench_conv._lenet, (1, 28, 28), 64),
-                           "lenet_infer": (bench_conv._lenet, (1, 28, 28), 256),
-                           "cifar": (bench_conv._cifar, (3, 32, 32), 64)}[name]
+    from run_all import cnn_workload
+    build, shape, batch = cnn_workload(name)
     x = cr.tensor(np.random.default_rng(0).standard_normal((batch,) + shape, dtype=np.float32))
     return build(cr.nn), x, name != "lenet_infer"
 
@@ -127,6 +125,7 @@ def conv_workload(name):
 MLP_SHAPES = {"mlp": ((784, 512, 256, 10), 128, "cross_entropy"),
               "tiny_mlp": ((2, 16, 16, 1), 1, "mse")}
 CONV_WORKLOADS = ("lenet", "lenet_infer", "cifar")
+WORKLOADS = tuple(MLP_SHAPES) + CONV_WORKLOADS      # those with a floor
 
 
 def floor_ms(name, repeats=15, clock=time.process_time):
@@ -150,7 +149,7 @@ def floor_ms(name, repeats=15, clock=time.process_time):
 
 def main():
     sys.path.insert(0, os.path.dirname(HERE))
-    for name in list(MLP_SHAPES) + list(CONV_WORKLOADS):
+    for name in WORKLOADS:
         kind = "hand-written NumPy step" if name in MLP_SHAPES else "GEMMs alone"
         print(f"{name:<12} {floor_ms(name):9.3f} ms  ({kind}, process time)")
 

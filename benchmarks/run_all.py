@@ -45,8 +45,6 @@ ROOT = os.path.dirname(HERE)
 LIBS = ("chainrule", "torch")
 # chainrule.backends.blas.OVERRIDE_VARS, named here because they must go before numpy loads
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-# workloads with a NumPy floor (floors.py): a hand-written NumPy step, or the step's GEMMs alone
-FLOOR_WORKLOADS = ("mlp", "tiny_mlp", "lenet", "lenet_infer", "cifar")
 # name -> (steps per timed sample, default repeats)
 WORKLOADS = {"mlp": (3, 15), "tiny_mlp": (100, 15), "lenet": (1, 11), "lenet_infer": (1, 11),
              "cifar": (1, 7), "autoencoder": (1, 11), "lstm": (1, 7), "transformer": (1, 7),
@@ -87,6 +85,17 @@ def _module_step(lib, model, x, y, loss):
     return step
 
 
+def cnn_workload(name):
+    """(network builder taking an ``nn`` module, input shape without the batch, batch size) of a
+    convolutional workload."""
+    sys.path.insert(0, HERE)
+    import bench_conv
+    return {"lenet": (bench_conv._lenet, (1, 28, 28), 64),
+            "lenet_infer": (bench_conv._lenet, (1, 28, 28), 256),
+            "cifar": (bench_conv._cifar, (3, 32, 32), 64),
+            "autoencoder": (_autoencoder, (1, 28, 28), 64)}[name]
+
+
 def _make_steps(name, libs):
     """{lib name: zero-argument step function}; same weights and data when both are built."""
     import numpy as np
@@ -117,11 +126,7 @@ def _make_steps(name, libs):
                 p.grad = mods[lib].tensor(rng.standard_normal(p.shape[0]).astype(np.float32))
             steps[lib] = mods[lib].optim.Adam(ps, lr=1e-3).step
         return steps
-    import bench_conv
-    build, shape, batch = {"lenet": (bench_conv._lenet, (1, 28, 28), 64),
-                           "lenet_infer": (bench_conv._lenet, (1, 28, 28), 256),
-                           "cifar": (bench_conv._cifar, (3, 32, 32), 64),
-                           "autoencoder": (_autoencoder, (1, 28, 28), 64)}[name]
+    build, shape, batch = cnn_workload(name)
     x = rng.standard_normal((batch,) + shape).astype(np.float32)
     y = (rng.random((batch,) + shape).astype(np.float32) if name == "autoencoder"
          else rng.integers(0, 10, batch))
@@ -362,6 +367,8 @@ def main(argv=None):
     # before numpy loads here (chainrule imports it) and in the workers
     dropped = _pop_overrides() if args.openblas_default else {}
     from chainrule.backends.blas import OVERRIDE_VARS, override_warning
+    sys.path.insert(0, HERE)
+    import floors                        # (numpy loads here, after the overrides were dropped)
     assert set(OVERRIDE_VARS) == set(OPENBLAS_OVERRIDES)
     env = environment()
     if dropped:
@@ -388,7 +395,7 @@ def main(argv=None):
             row["ratio"] = row["chainrule"]["median_ms"] / row["torch"]["median_ms"]
         except Exception as exc:      # noqa: BLE001 -- one broken workload must not stop the rest
             row["error"] = str(exc)
-        if name in FLOOR_WORKLOADS and "error" not in row:
+        if name in floors.WORKLOADS and "error" not in row:
             row["floor_ms"] = _run_worker(["floor", name, args.timer], args.timeout, args.threads)
         if not args.no_memory and "error" not in row:
             row["peak_mib"] = {lib: _run_worker(["memory", name, lib], args.timeout, args.threads)

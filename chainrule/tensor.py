@@ -592,29 +592,23 @@ class Tensor:
         """Fast path for ``add_``-style ops when no graph is recorded: write into self.data."""
         self._check_inplace(op)
         data = self.data
-        if isinstance(other, Tensor):
-            other_data = other.data
-            same = other_data.dtype == data.dtype        # the optimizer-update case: no promotion
-        else:
-            other_data, same = other, False
-        if not same:
-            res_dtype = _dt.result_type(self, other)
-            if not _dt.can_cast(res_dtype, self.dtype):
-                raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
-                                   f"output type {self.dtype}")
-        try:
-            ufunc(data, other_data, out=data, casting="unsafe")
-        except ValueError:
-            self._raise_read_only(op)
-            raise
-        self._version[0] += 1
+        other_data = other.data if isinstance(other, Tensor) else other
+        if getattr(other_data, "dtype", None) == data.dtype:   # an optimizer's update: no cast
+            self._write(op, ufunc, data, other_data, data)
+            return self
+        res_dtype = _dt.result_type(self, other)
+        if not _dt.can_cast(res_dtype, self.dtype):
+            raise RuntimeError(f"{op}: result type {res_dtype} can't be cast to the desired "
+                               f"output type {self.dtype}")
+        self._write(op, lambda: ufunc(data, other_data, out=data, casting="unsafe"))
         return self
 
-    def _write(self, op, write):
-        """Run ``write()`` (an unrecorded write into self.data), then bump the version counter;
-        a read-only array (an expanded or overlapping view) gets torch's error, naming ``op``."""
+    def _write(self, op, write, *args):
+        """Run ``write(*args)`` (an unrecorded write into self.data), then bump the version
+        counter; a read-only array (an expanded or overlapping view) gets torch's error, naming
+        ``op``."""
         try:
-            write()
+            write(*args)
         except ValueError:
             self._raise_read_only(op)
             raise

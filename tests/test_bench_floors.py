@@ -44,7 +44,10 @@ def test_gemm_shapes_count_the_step_multiplies():
     # linear layer's weight and input gradients
     assert floors.gemm_shapes(model, x, train=True) == [
         (320, 27, 8), (27, 320, 8), (5, 128, 10), (128, 5, 10), (5, 10, 128)]
-    assert floors.gemm_floor_ms([(4, 3, 2)], repeats=3) >= 0
+    # the floor is the median, in ms, of the timed repeats (a clock that advances 1, 3, 2 ms)
+    ticks = iter([0.0, 0.001, 1.0, 1.003, 2.0, 2.002])
+    assert floors.gemm_floor_ms([(4, 3, 2)], repeats=3, clock=lambda: next(ticks)) == \
+        pytest.approx(2.0)
 
 
 def test_cifar_gemm_list_has_the_benchmarked_flop_count():

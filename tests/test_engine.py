@@ -792,6 +792,7 @@ def test_first_order_fast_paths_match_the_recorded_backward():
 
 
 @pytest.mark.parametrize("op,changed", [(lambda a, b: a @ b, "b"), (lambda a, b: a * b, "b"),
+                                        (lambda a, b: a / b, "b"),
                                         (lambda a, b: (a * b).tanh(), "out"),
                                         (lambda a, b: (a * b) ** 2, "out")])
 def test_first_order_array_paths_still_check_saved_versions(op, changed):

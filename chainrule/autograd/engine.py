@@ -187,13 +187,6 @@ def _mark_shared(grads_in, handed):
     """A backward rule may return one array for several inputs (add: the incoming gradient, to
     both sides): such an array must not become a leaf's .grad, which later accumulates into it in
     place, while another edge still carries it."""
-    if len(grads_in) == 2:               # the common case (binary ops), without a set
-        a, b = grads_in
-        if a is not None and b is not None:
-            a, b = getattr(a, "data", a), getattr(b, "data", b)
-            if a is b:
-                handed.add(id(a))
-        return
     first = set()
     for g in grads_in:
         if g is not None:

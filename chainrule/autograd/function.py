@@ -209,9 +209,10 @@ class Function:
         if _state.enabled:
             edges = _edges(args)
             needs = tuple([e is not None for e in edges])
-            record = True in needs
+            if True not in needs:
+                edges = None                       # nothing to record
         else:
-            needs, record = (False,) * len(args), False
+            edges, needs = None, (False,) * len(args)
         ctx.needs_input_grad = needs
         if cls.raw:
             arrays = [a.data if isinstance(a, Tensor) else a for a in args]
@@ -219,7 +220,7 @@ class Function:
             if out.__class__ is not tuple and not (cls.is_view or ctx._non_diff or _state.anomaly):
                 # The common case, kept short: a primitive with one array out.
                 array = out if out.__class__ is _ndarray or is_array(out) else np.asarray(out)
-                if not record:
+                if edges is None:
                     return Tensor._make(array)
                 result = Tensor._make(array, True, ctx, 0)
                 ctx.next_edges = edges
@@ -230,7 +231,7 @@ class Function:
         else:
             with grad_mode.no_grad():
                 out = cls.forward(ctx, *args)
-        return _finish_apply(cls, ctx, args, out, record)
+        return _finish_apply(cls, ctx, args, out, edges)
 
 
 def _edges(args):
@@ -238,8 +239,10 @@ def _edges(args):
                   if isinstance(a, Tensor) and a._requires_grad else None for a in args])
 
 
-def _finish_apply(cls, ctx, args, outputs, record):
-    """Wrap what forward returned: several outputs, user Functions, views, anomaly checks."""
+def _finish_apply(cls, ctx, args, outputs, edges):
+    """Wrap what forward returned: several outputs, user Functions, views, anomaly checks.
+    ``edges``: the inputs' edges (see ``_edges``) when the call is recorded, else None."""
+    record = edges is not None
     single = outputs.__class__ is not tuple
     outs = (outputs,) if single else outputs
     if cls.raw:
@@ -250,7 +253,7 @@ def _finish_apply(cls, ctx, args, outputs, record):
         ctx._to_save = None
         results = [Tensor._make(a) if is_array(a) else a for a in arrays]
     else:
-        ctx.next_edges = _edges(args)
+        ctx.next_edges = edges
         non_diff = {id(o.data if isinstance(o, Tensor) else o) for o in ctx._non_diff}
         results, meta = [], []
         for i, a in enumerate(arrays):
@@ -364,11 +367,7 @@ def _resolve_saved(ctx, args, outs, out_arrays, results, in_arrays=None):
                     pick = i
         if pick >= 0:
             used |= 1 << pick
-            a = args[pick]
-            # A non-leaf is kept as a snapshot: an in-place op may later rebind the Tensor.
-            entry = a if a.grad_fn is None else (a.data, a.grad_fn, a._output_nr)
-            saved.append((_LEAF if a.grad_fn is None else _GRAPH, entry, a._version,
-                          a._version[0]))
+            saved.append(_saved_input(args[pick]))
             continue
         for i, out in enumerate(out_arrays):
             # outs[i]: what forward returned (a NumPy scalar, for 0-d results of ufuncs)
@@ -392,15 +391,19 @@ def _resolve_positional(ctx, args, in_arrays):
     for value, a, array in zip(to_save, args, in_arrays):
         if value is not array:
             return False
-        if isinstance(a, Tensor):
-            fn = a.grad_fn
-            saved.append((_LEAF, a, a._version, a._version[0]) if fn is None else
-                         (_GRAPH, (array, fn, a._output_nr), a._version, a._version[0]))
-        else:
-            saved.append((_CONST, value, None, None))
+        saved.append(_saved_input(a) if isinstance(a, Tensor) else (_CONST, value, None, None))
     ctx._saved = saved
     ctx._to_save = None
     return True
+
+
+def _saved_input(a):
+    """The saved-value entry of input Tensor ``a``: the leaf itself, or a non-leaf as a snapshot
+    (array, grad_fn, output_nr), since an in-place op may later rebind the Tensor."""
+    box, fn = a._version, a.grad_fn
+    if fn is None:
+        return (_LEAF, a, box, box[0])
+    return (_GRAPH, (a.data, fn, a._output_nr), box, box[0])
 
 
 def _adopt_saved(node, box):

@@ -63,13 +63,12 @@ _functions = {}
 def openblas_function(name):
     """OpenBLAS's ``openblas_<name>`` from NumPy's bundled library (ctypes), or None."""
     if name not in _functions:
-        lib, fn = _openblas_library(), None
+        lib = _openblas_library()
         # scipy-openblas wheels prefix the symbols and 64-bit-integer builds add a suffix
-        for prefix in ("scipy_openblas_", "openblas_"):
-            for suffix in ("64_", ""):
-                if lib is not None and fn is None:
-                    fn = getattr(lib, prefix + name + suffix, None)
-        _functions[name] = fn
+        symbols = (prefix + name + suffix for prefix in ("scipy_openblas_", "openblas_")
+                   for suffix in ("64_", ""))
+        _functions[name] = None if lib is None else \
+            next((f for f in (getattr(lib, s, None) for s in symbols) if f is not None), None)
     return _functions[name]
 
 

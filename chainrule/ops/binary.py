@@ -24,17 +24,10 @@ def _xp(a, b):
     return xp_of(a if hasattr(a, "shape") else b)
 
 
-def _value(x):
-    """The array of a saved Tensor; a Python number as it is."""
-    return getattr(x, "data", x)
-
-
 def _plain_grads(ctx, grad_out, rules, shapes):
-    """First-order fast path: each needed input gradient as plain array math (no graph to
-    record), summed back over broadcast dims; None when a rule changes the dtype (the general
-    path then handles the promotion)."""
-    if is_grad_enabled():
-        return None
+    """First-order fast path (call it only when grad mode is off: nothing is recorded): each
+    needed input gradient as plain array math, summed back over broadcast dims; None when a rule
+    changes the dtype (the general path then handles the promotion)."""
     g, grads = grad_out.data, []
     with quiet_fp():
         for need, rule, shape in zip(ctx.needs_input_grad, rules, shapes):
@@ -51,8 +44,10 @@ def _plain_grads(ctx, grad_out, rules, shapes):
 def _binary(prim, op, a, b):
     dt, (a, b) = promote(op, a, b)
     try:
-        if not (_state.enabled or _state.anomaly) and prim in _UNRECORDED:
-            return _unrecorded(_UNRECORDED[prim], a, b)
+        if not (_state.enabled or _state.anomaly):
+            ufunc = _UNRECORDED.get(prim)
+            if ufunc is not None:
+                return _unrecorded(ufunc, a, b)
         return prim.apply(a, b)
     except ValueError as e:
         if "broadcast" in str(e):
@@ -62,25 +57,17 @@ def _binary(prim, op, a, b):
         raise
 
 
-def _unrecorded(name, a, b):
+def _unrecorded(ufunc, a, b):
     """``a <op> b`` when grad mode is off (an optimizer's ``p -= lr * p.grad``, inference): the
-    ufunc alone, as the primitive's forward computes it, with no Node to build."""
+    NumPy ``ufunc`` alone (CuPy's of the same name for CuPy arrays), as the primitive's forward
+    computes it, with no Node to build."""
     a = getattr(a, "data", a)
     b = getattr(b, "data", b)
+    xp = _xp(a, b)
+    if xp is not np:
+        ufunc = getattr(xp, ufunc.__name__)
     with quiet_fp():
-        out = getattr(_xp(a, b), name)(a, b) if _cupy_operand(a, b) else \
-            _NUMPY_UFUNCS[name](a, b)
-    return _engine.Tensor._make(out)
-
-
-_NUMPY_UFUNCS = {name: getattr(np, name) for name in ("add", "subtract", "multiply",
-                                                      "true_divide")}
-
-
-def _cupy_operand(a, b):
-    """Whether either operand is a CuPy array (NumPy arrays and Python numbers are the rest)."""
-    return not (a.__class__ is np.ndarray or b.__class__ is np.ndarray) and \
-        (hasattr(a, "shape") or hasattr(b, "shape"))
+        return _engine.Tensor._make(ufunc(a, b))
 
 
 @primitive
@@ -148,12 +135,14 @@ class Div(Primitive):
     @staticmethod
     def backward(ctx, grad_out):
         """d(a/b)/da = 1/b, d(a/b)/db = -(a/b)/b"""
+        if not is_grad_enabled():
+            av, bv = ctx.saved_arrays
+            fast = _plain_grads(ctx, grad_out,
+                                (lambda g: g / bv, lambda g: -g * ((av / bv) / bv)),
+                                (_shape(av), _shape(bv)))
+            if fast is not None:
+                return fast
         a, b = ctx.saved_tensors
-        av, bv = _value(a), _value(b)
-        fast = _plain_grads(ctx, grad_out, (lambda g: g / bv, lambda g: -g * ((av / bv) / bv)),
-                            (_shape(a), _shape(b)))
-        if fast is not None:
-            return fast
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_a = sum_to_shape(grad_out / b, _shape(a))
@@ -283,7 +272,7 @@ def _check_alpha(op, input, other, alpha):
 
 
 # primitives whose unrecorded call is one ufunc (see _unrecorded)
-_UNRECORDED = {Add: "add", Sub: "subtract", Mul: "multiply", Div: "true_divide"}
+_UNRECORDED = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
 
 
 def add(input, other, *, alpha=1):

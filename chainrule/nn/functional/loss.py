@@ -13,7 +13,7 @@ import numpy as np
 from ...ops import (log_softmax, logsigmoid, exp, log, abs as _abs, where, clamp_min, xlogy,
                     sum as _sum, mean as _mean, reshape)
 from ...tensor import Tensor
-from ...ops.fused.cross_entropy import CrossEntropy
+from ...ops.fused.cross_entropy import CrossEntropy, class_weights
 from ...ops._broadcast import broadcasts_to
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -176,13 +176,10 @@ def _class_targets(op, input, target, weight, ignore_index):
     """Validate class-index targets. Returns (a one-hot mask of the input's shape selecting
     input[n, t_n, d...], the constant per-element weight w[t_n], 0 where ignored)."""
     t, valid, c = _check_class_targets(op, input, target, weight, ignore_index)
-    safe = np.where(valid, t, 0)
+    safe, w = class_weights(t, valid, None if weight is None else weight.data, input.dtype.np)
     cdim = 1 if input.ndim >= 2 else 0
     classes = np.arange(c).reshape((c,) + (1,) * (input.ndim - cdim - 1))
     onehot = np.expand_dims(safe, cdim) == classes
-    w = valid.astype(input.dtype.np)
-    if weight is not None:
-        w = weight.data.astype(input.dtype.np)[safe] * w
     return onehot, Tensor._make(np.asarray(w))
 
 
@@ -305,9 +302,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if input.ndim == 2 and label_smoothing == 0 and input.dtype.is_floating_point and \
             not target.dtype.is_floating_point:
         # the common case as one primitive (chainrule/ops/fused/cross_entropy.py)
-        _check_class_targets("cross_entropy", input, target, weight, ignore_index)
-        return CrossEntropy.apply(input, target.data, None if weight is None else weight.data,
-                                  ignore_index, reduction)
+        t, valid, _ = _check_class_targets("cross_entropy", input, target, weight, ignore_index)
+        return CrossEntropy.apply(input, t, valid, None if weight is None else weight.data,
+                                  reduction)
     return cross_entropy_reference(input, target, weight, ignore_index, reduction,
                                    label_smoothing)
 

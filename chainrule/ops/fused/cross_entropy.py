@@ -17,23 +17,30 @@ from .softmax import log_softmax_array
 __all__ = []
 
 
+def class_weights(target, valid, weight, dtype):
+    """(``target`` with ignored entries set to class 0, each entry's weight ``weight[t]``, or 1
+    without ``weight``, and 0 where ``valid`` is False) for class-index targets."""
+    xp = xp_of(target)
+    safe = xp.where(valid, target, 0)
+    w = valid.astype(dtype)
+    if weight is not None:
+        w *= weight.astype(dtype)[safe]
+    return safe, w
+
+
 @primitive
 class CrossEntropy(Primitive):
     node_name = "NllLossBackward0"      # torch's grad_fn of cross_entropy with class indices
 
     @staticmethod
-    def forward(ctx, x, target, weight, ignore_index, reduction):
-        """x (N, C) logits, target (N,) int class indices (validated by the caller), weight (C,)
-        array or None -> loss: () for 'mean' and 'sum', (N,) for 'none'."""
+    def forward(ctx, x, target, valid, weight, reduction):
+        """x (N, C) logits, target (N,) int class indices (validated by the caller), valid (N,)
+        where the target is not ignore_index, weight (C,) array or None -> loss: () for 'mean'
+        and 'sum', (N,) for 'none'."""
         xp = xp_of(x)
-        n = x.shape[0]
         logp = log_softmax_array(x, 1)
-        valid = target != ignore_index
-        safe = xp.where(valid, target, 0)
-        w = valid.astype(x.dtype)
-        if weight is not None:
-            w *= weight.astype(x.dtype)[safe]
-        rows = xp.arange(n)
+        safe, w = class_weights(target, valid, weight, x.dtype)
+        rows = xp.arange(x.shape[0])
         with quiet_fp():
             # where, not a product: an ignored row's -inf log-probability must not become nan
             losses = xp.where(valid, -logp[rows, safe] * w, 0).astype(x.dtype)
