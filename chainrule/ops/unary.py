@@ -3,7 +3,7 @@ so it can itself be differentiated."""
 
 import numpy as np
 
-from . import primitive, Primitive
+from . import primitive, Primitive, _parallel
 from ._util import float_dtype_for, cast_to
 from .. import dtypes as _dt
 from .._backend import quiet_fp, xp_of
@@ -184,14 +184,27 @@ class Relu(Primitive):
     @staticmethod
     def forward(ctx, x):
         xp = xp_of(x)
-        # why: maximum is ~10x faster than where; NaN propagates, and -0.0 is put back so that
-        # relu(-0.0) = -0.0 as in torch
-        y = xp.maximum(x, x.dtype.type(0))
-        zero = x == 0
-        if zero.any():
-            xp.copyto(y, x, where=zero)
-        if ctx.needs_input_grad[0]:         # inference keeps no mask
-            ctx.save_for_backward(~(y <= 0))
+        y = xp.empty_like(x)
+        mask = xp.empty_like(x, dtype=bool) if ctx.needs_input_grad[0] else None
+
+        def rows(start, stop):
+            part = slice(start, stop) if x.ndim else Ellipsis
+            xr, yr = x[part], y[part]
+            # why: maximum is ~10x faster than where; NaN propagates, and -0.0 is put back so
+            # that relu(-0.0) = -0.0 as in torch
+            xp.maximum(xr, x.dtype.type(0), out=yr)
+            zero = xr == 0
+            if zero.any():
+                xp.copyto(yr, xr, where=zero)
+            if mask is not None:            # inference keeps no mask
+                xp.less_equal(yr, 0, out=mask[part])
+                xp.logical_not(mask[part], out=mask[part])
+        if x.ndim == 0 or xp is not np:
+            rows(None, None)
+        else:
+            _parallel.for_rows(rows, x.shape[0], x.size // max(1, x.shape[0]))
+        if mask is not None:
+            ctx.save_for_backward(mask)
         return y
 
     @staticmethod
@@ -201,7 +214,11 @@ class Relu(Primitive):
             # why: a first-order pass records nothing: one multiply, no bool-to-float cast op
             (mask,) = ctx.saved_arrays
             g = grad_out.data
-            return grad_out._make(xp_of(g).multiply(g, mask, dtype=g.dtype))
+            xp = xp_of(g)
+            if xp is not np or g.shape != mask.shape:
+                return grad_out._make(xp.multiply(g, mask, dtype=g.dtype))
+            return grad_out._make(_parallel.elementwise(xp.multiply, xp.empty_like(mask, dtype=g.dtype),
+                                                        g, mask, dtype=g.dtype))
         (mask,) = ctx.saved_tensors
         return grad_out * mask
 

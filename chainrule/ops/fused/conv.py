@@ -16,8 +16,11 @@ Each backward is written with the same two primitives, so double backward works:
 where ``conv2d_weight`` is the Conv2dWeight primitive: the forward's im2col matrix (transposed)
 times the upstream gradient, one GEMM; its own backward is again a conv2d / conv_transpose2d.
 """
-from .. import primitive, Primitive
+import numpy as np
+
+from .. import primitive, Primitive, _parallel
 from ..._backend import xp_of
+from ...backends.threads import run as run_threads
 
 __all__ = []
 
@@ -41,7 +44,9 @@ def _nhwc_padded(x, pad_h, pad_w):
     ph = (max(pad_h[0], 0), max(pad_h[1], 0))
     pw = (max(pad_w[0], 0), max(pad_w[1], 0))
     if ph == (0, 0) and pw == (0, 0):
-        return xp.ascontiguousarray(crop)
+        if crop.flags.c_contiguous:
+            return crop
+        return _parallel.copyto(xp.empty(crop.shape, dtype=crop.dtype), crop)
     hc, wc = crop.shape[1], crop.shape[2]
     out = xp.empty((n, hc + sum(ph), wc + sum(pw), c), dtype=x.dtype)
     # why: zero only the border, so the interior is written once
@@ -49,7 +54,7 @@ def _nhwc_padded(x, pad_h, pad_w):
     out[:, ph[0] + hc:] = 0
     out[:, ph[0]:ph[0] + hc, :pw[0]] = 0
     out[:, ph[0]:ph[0] + hc, pw[0] + wc:] = 0
-    out[:, ph[0]:ph[0] + hc, pw[0]:pw[0] + wc] = crop
+    _parallel.copyto(out[:, ph[0]:ph[0] + hc, pw[0]:pw[0] + wc], crop)
     return out
 
 
@@ -59,38 +64,48 @@ def _nhwc_padded(x, pad_h, pad_w):
 _BLOCK_ELEMS = 1 << 21
 
 
-def _blocks(n, ho, wo, k):
-    """Yield (n0, n1, h0, h1): whole images, or row bands of one image, each about
-    ``_BLOCK_ELEMS`` im2col elements (``k`` per output pixel); their output rows are contiguous."""
+def _blocks(n, ho, wo, k, parts=1):
+    """(n0, n1, h0, h1) blocks: whole images, or row bands of one image, each about
+    ``_BLOCK_ELEMS`` im2col elements (``k`` per output pixel) and at least ``parts`` of them when
+    there are that many images; their output rows are contiguous."""
     per_image = ho * wo * k
     if per_image == 0:
-        return
+        return []
     if per_image <= _BLOCK_ELEMS:
-        step = max(1, _BLOCK_ELEMS // per_image)
-        for n0 in range(0, n, step):
-            yield n0, min(n, n0 + step), 0, ho
-        return
+        step = max(1, min(_BLOCK_ELEMS // per_image, -(-n // parts)))
+        return [(n0, min(n, n0 + step), 0, ho) for n0 in range(0, n, step)]
     band = max(1, _BLOCK_ELEMS // (wo * k))
-    for i in range(n):
-        for h0 in range(0, ho, band):
-            yield i, i + 1, h0, min(ho, h0 + band)
+    return [(i, i + 1, h0, min(ho, h0 + band)) for i in range(n) for h0 in range(0, ho, band)]
 
 
-def _im2col_blocks(win):
-    """For a window view (N, Ho, Wo, KH, KW, C), yield (first row, block matrix) pairs: the im2col
-    matrix (rows in (n, ho, wo) order, columns in (kh, kw, c) order) one block at a time, copied
-    into one reused buffer."""
+def _im2col_blocks(win, blocks):
+    """For a window view (N, Ho, Wo, KH, KW, C) and some of its ``_blocks``, yield (first row,
+    block matrix) pairs: the im2col matrix (rows in (n, ho, wo) order, columns in (kh, kw, c)
+    order) one block at a time, copied into one reused buffer."""
     xp = xp_of(win)
     n, ho, wo, kh, kw, c = win.shape
     k = kh * kw * c
     buf = None
-    for n0, n1, h0, h1 in _blocks(n, ho, wo, k):
+    for n0, n1, h0, h1 in blocks:
         rows = (n1 - n0) * (h1 - h0) * wo
         if buf is None:
             buf = xp.empty(rows * k, dtype=win.dtype)
         block = buf[:rows * k]
         xp.copyto(block.reshape(n1 - n0, h1 - h0, wo, kh, kw, c), win[n0:n1, h0:h1])
         yield (n0 * ho + h0) * wo, block.reshape(rows, k)
+
+
+def _over_blocks(win, out_channels, fn):
+    """``fn(blocks)`` for groups of the window view's im2col blocks, one group per thread at
+    once (each with its own block buffer); returns the groups' results."""
+    n, ho, wo, kh, kw, c = win.shape
+    k = kh * kw * c
+    macs = n * ho * wo * k * out_channels
+    threads = len(_parallel.row_ranges(n, macs // max(1, n), _parallel.MIN_MACS, claim=True)) \
+        if type(win) is np.ndarray else 1
+    blocks = _blocks(n, ho, wo, k, threads)
+    groups = _parallel.row_ranges(len(blocks), 1, 1) if threads > 1 else [(0, len(blocks))]
+    return run_threads(lambda b0, b1: fn(blocks[b0:b1]), groups)
 
 
 def _conv_nhwc(xh, w, stride, dilation, groups):
@@ -105,8 +120,11 @@ def _conv_nhwc(xh, w, stride, dilation, groups):
     if groups == 1:
         wm = xp.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))
         out = xp.empty((n * ho * wo, o), dtype=xp.result_type(xh.dtype, w.dtype))
-        for r0, cols in _im2col_blocks(win):
-            xp.matmul(cols, wm, out=out[r0:r0 + cols.shape[0]])
+
+        def product(blocks):
+            for r0, cols in _im2col_blocks(win, blocks):
+                xp.matmul(cols, wm, out=out[r0:r0 + cols.shape[0]])
+        _over_blocks(win, o, product)
         return out.reshape(n, ho, wo, o)
     og = o // groups
     cols = win.reshape(n * ho * wo, kh, kw, groups, cg).transpose(3, 0, 1, 2, 4)
@@ -184,19 +202,26 @@ def _weight_grad_nhwc(xh, g, weight_shape, stride, dilation, groups):
     win = _windows(xh, (kh, kw), stride, dilation, (ho, wo))
     if groups == 1:
         gm = gh.reshape(rows, o) if gh.flags.c_contiguous else None
-        dw = tmp = None
-        for r0, cols in _im2col_blocks(win):
-            r1 = r0 + cols.shape[0]
-            if gm is not None:
-                gb = gm[r0:r1]
-            else:                                # rows r0:r1 are whole images or one band
-                gb = xp.ascontiguousarray(_rows_of(gh, r0, r1, ho, wo)).reshape(-1, o)
-            if dw is None:
-                dw = cols.T @ gb
-                tmp = xp.empty_like(dw)
-            else:
-                xp.matmul(cols.T, gb, out=tmp)
-                dw += tmp
+
+        def product(blocks):             # this group's share of dw: sum of cols^T g over blocks
+            dw = tmp = None
+            for r0, cols in _im2col_blocks(win, blocks):
+                r1 = r0 + cols.shape[0]
+                if gm is not None:
+                    gb = gm[r0:r1]
+                else:                        # rows r0:r1 are whole images or one band
+                    gb = xp.ascontiguousarray(_rows_of(gh, r0, r1, ho, wo)).reshape(-1, o)
+                if dw is None:
+                    dw = cols.T @ gb
+                    tmp = xp.empty_like(dw)
+                else:
+                    xp.matmul(cols.T, gb, out=tmp)
+                    dw += tmp
+            return dw
+        shares = [dw for dw in _over_blocks(win, o, product) if dw is not None]
+        dw = shares[0] if shares else None
+        for share in shares[1:]:
+            dw += share
         if dw is None:                           # empty batch or empty output
             dw = xp.zeros((kh * kw * c, o), dtype=xp.result_type(xh.dtype, g.dtype))
         dw = dw.reshape(kh, kw, c, o)
@@ -271,7 +296,7 @@ class Conv2dWeight(Primitive):
 def _add_channel_bias(out, bias):
     """out (N, C, H, W) += bias (C,), in place, in out's memory order; returns out."""
     if bias is not None:
-        out += bias.reshape(1, -1, 1, 1)
+        _parallel.elementwise(xp_of(out).add, out, out, bias.reshape(1, -1, 1, 1))
     return out
 
 

@@ -8,8 +8,7 @@ GEMMs and one column sum on the arrays.
 """
 import math
 
-from .. import primitive, Primitive
-from ..._backend import xp_of
+from .. import primitive, Primitive, _parallel
 from ...autograd.grad_mode import is_grad_enabled
 
 __all__ = []
@@ -27,9 +26,8 @@ class Linear(Primitive):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        xp = xp_of(x)
         x2 = x.reshape(_rows(x.shape), x.shape[-1])
-        out = xp.matmul(x2, w.T)
+        out = _parallel.matmul(x2, w.T)
         if b is not None:
             out += b
         ctx.save_for_backward(x, w)
@@ -45,8 +43,9 @@ class Linear(Primitive):
             make = grad_out._make
             xa, wa = x.data, w.data
             g = grad_out.data.reshape(_rows(xa.shape), wa.shape[0])
-            return (make((g @ wa).reshape(xa.shape)) if needs[0] else None,
-                    make(g.T @ xa.reshape(g.shape[0], xa.shape[-1])) if needs[1] else None,
+            return (make(_parallel.matmul(g, wa).reshape(xa.shape)) if needs[0] else None,
+                    make(_parallel.matmul(g.T, xa.reshape(g.shape[0], xa.shape[-1])))
+                    if needs[1] else None,
                     make(g.sum(axis=0)) if needs[2] else None)
         from .. import matmul, reshape, transpose, sum as _sum
         g = reshape(grad_out, (_rows(x.shape), w.shape[0]))

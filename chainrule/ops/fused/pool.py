@@ -8,7 +8,7 @@ input stays channels-last.
 """
 import numpy as np
 
-from .. import primitive, Primitive
+from .. import primitive, Primitive, _parallel
 from ..._backend import xp_of
 
 __all__ = []
@@ -51,6 +51,18 @@ def _offsets(xpad, kernel, stride, dilation, out_hw):
             yield i * kernel[1] + j, view
 
 
+def _maximum_into(out, view):
+    xp_of(out).maximum(out, view, out=out)
+
+
+def _over_images(fn, out):
+    """``fn(start, stop)`` over ranges of the batch of ``out`` (N, C, H, W), at once."""
+    if type(out) is not np.ndarray:
+        fn(None, None)
+    else:
+        _parallel.for_rows(fn, out.shape[0], out.size // max(1, out.shape[0]))
+
+
 def _first_offsets(xp, out_hw, kernel, stride, padding, dilation):
     """(Ho, Wo) kernel offset of each window's first non-padding element."""
     first = [xp.maximum(-((xp.arange(out_hw[i]) * stride[i] - padding[i]) // dilation[i]), 0)
@@ -79,35 +91,39 @@ class MaxPool2d(Primitive):
         out_hw = tuple(pool_out_size((h, w)[i], kernel[i], stride[i], padding[i], dilation[i],
                                      ceil_mode) for i in range(2))
         xpad = _padded(x, padding, -np.inf, out_hw, kernel, stride, dilation)
+        first_view = next(_offsets(xpad, kernel, stride, dilation, out_hw))[1]
+        best = xp.empty_like(first_view)          # the windows' memory order: channels-last stays
         if not (with_index or ctx.needs_input_grad[0]):
             # why: inference needs no argmax: one maximum per kernel offset (NaN propagates)
-            best = None
-            for _, view in _offsets(xpad, kernel, stride, dilation, out_hw):
-                if best is None:
-                    best = xp.copy(view)
-                else:
-                    xp.maximum(best, view, out=best)
+            def maxima(start, stop):
+                for k, view in _offsets(xpad[start:stop], kernel, stride, dilation, out_hw):
+                    (xp.copyto if k == 0 else _maximum_into)(best[start:stop], view)
+            _over_images(maxima, best)
             return best
         has_nan = bool(xp.isnan(x).any())
         offset_type = np.uint8 if kernel[0] * kernel[1] < 256 else np.int32
-        best = arg = better = step = None
+        arg = xp.empty_like(best, dtype=offset_type)
+        first = _first_offsets(xp, out_hw, kernel, stride, padding, dilation)
+
         # why: no masked copies (slow with random masks) and every work array shares the views'
         # memory order, so a channels-last input stays channels-last and each pass is a plain
         # ufunc. `better` is strict: the first maximum of a window wins, as in torch; a window
         # starts at its first non-padding offset, and -inf padding never beats it.
-        for k, view in _offsets(xpad, kernel, stride, dilation, out_hw):
-            if best is None:
-                best = xp.copy(view)
-                arg = xp.empty_like(best, dtype=offset_type)
-                arg[...] = _first_offsets(xp, out_hw, kernel, stride, padding, dilation)
-                better, step = xp.empty_like(best, dtype=bool), xp.empty_like(arg)
-                continue
-            xp.greater(view, best, out=better)
-            if has_nan:
-                better |= xp.isnan(view)     # torch: a NaN always takes over
-            xp.maximum(best, view, out=best)
-            xp.multiply(better, offset_type(k), out=step)
-            xp.maximum(arg, step, out=arg)   # offsets only grow: the last "better" k wins
+        def maxima_and_offsets(start, stop):
+            top, where = best[start:stop], arg[start:stop]
+            better, step = xp.empty_like(top, dtype=bool), xp.empty_like(where)
+            for k, view in _offsets(xpad[start:stop], kernel, stride, dilation, out_hw):
+                if k == 0:
+                    xp.copyto(top, view)
+                    where[...] = first
+                    continue
+                xp.greater(view, top, out=better)
+                if has_nan:
+                    better |= xp.isnan(view)     # torch: a NaN always takes over
+                xp.maximum(top, view, out=top)
+                xp.multiply(better, offset_type(k), out=step)
+                xp.maximum(where, step, out=where)   # offsets only grow: the last "better" k wins
+        _over_images(maxima_and_offsets, best)
         ctx.arg, ctx.in_shape = arg, x.shape
         ctx.conf = (kernel, stride, padding, dilation)
         ctx.mark_non_differentiable(arg)
@@ -147,15 +163,19 @@ class MaxPool2dBackward(Primitive):
         if tiled:
             acc[:, :, out_hw[0] * stride[0]:] = 0
             acc[:, :, :, out_hw[1] * stride[1]:] = 0
-        hit = xp.empty_like(arg, dtype=bool)
-        for k, view in _offsets(acc, kernel, stride, dilation, out_hw):
-            xp.equal(arg, k, out=hit)
-            if not finite:       # why: inf * 0 would leak NaN into the other positions
-                view += xp.where(hit, g, 0)
-            elif unique:         # disjoint windows: write, no read-modify-write
-                xp.multiply(g, hit, out=view)
-            else:
-                view += g * hit
+
+        def route(start, stop):
+            grad, where = g[start:stop], arg[start:stop]
+            hit = xp.empty_like(where, dtype=bool)
+            for k, view in _offsets(acc[start:stop], kernel, stride, dilation, out_hw):
+                xp.equal(where, k, out=hit)
+                if not finite:       # why: inf * 0 would leak NaN into the other positions
+                    view += xp.where(hit, grad, 0)
+                elif unique:         # disjoint windows: write, no read-modify-write
+                    xp.multiply(grad, hit, out=view)
+                else:
+                    view += grad * hit
+        _over_images(route, acc)
         return acc[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
     @staticmethod
