@@ -191,6 +191,21 @@ def _run_worker(args, timeout, threads=None):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+SEPARATE_ROUNDS = 3
+
+
+def _separate_times(name, repeats, timer, timeout, threads):
+    """{lib: samples} of ``name``, each library in processes of its own: ``SEPARATE_ROUNDS``
+    rounds, the libraries' order alternating, so that a machine whose load drifts during the
+    run slows both alike (as interleaving does within one process)."""
+    per = max(1, -(-repeats // SEPARATE_ROUNDS))
+    times = {lib: [] for lib in LIBS}
+    for r in range(SEPARATE_ROUNDS):
+        for lib in (LIBS if r % 2 == 0 else LIBS[::-1]):
+            times[lib] += _run_worker(["time", name, str(per), timer, lib], timeout, threads)[lib]
+    return times
+
+
 def _pop_overrides():
     """Remove the OpenBLAS overrides from os.environ (and so from the workers'); returns them."""
     return {v: os.environ.pop(v) for v in OPENBLAS_OVERRIDES if v in os.environ}
@@ -375,7 +390,8 @@ def main(argv=None):
         env["openblas_overrides_dropped"] = dropped
     env["timer"] = args.timer
     separate = args.separate == "yes" or (args.separate == "auto" and args.threads != 1)
-    env["libraries_timed"] = "in separate processes" if separate else "interleaved, one process"
+    env["libraries_timed"] = (f"in separate processes, {SEPARATE_ROUNDS} rounds alternating"
+                              if separate else "interleaved, one process")
     print("  ".join(f"{k}={v}" for k, v in env.items()))
     print(f"{'workload':<13}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
           f"{'ratio':>7}{'peak MiB cr/torch':>20}{'floor ms':>10}")
@@ -387,8 +403,8 @@ def main(argv=None):
         try:
             time_args = ["time", name, str(args.repeats or default_repeats), args.timer]
             if separate:         # one process per library: no thread pool spins beside the other
-                ts = {lib: _run_worker(time_args + [lib], args.timeout, args.threads)[lib]
-                      for lib in LIBS}
+                ts = _separate_times(name, args.repeats or default_repeats, args.timer,
+                                     args.timeout, args.threads)
             else:
                 ts = _run_worker(time_args, args.timeout, args.threads)
             row.update({lib: _summary(ts[lib]) for lib in LIBS})

@@ -191,20 +191,6 @@ def test_a_lenet_step_on_the_pool_matches_one_thread(pool):
     np.testing.assert_allclose(losses(), _serial(losses), rtol=1e-5)
 
 
-def test_set_num_threads_one_gives_openblas_its_count_back():
-    if blas.openblas_function("set_num_threads") is None:
-        pytest.skip("NumPy's BLAS here is not OpenBLAS")
-    before = cr.get_num_threads()
-    try:
-        cr.set_num_threads(2)
-        threads.ranges(100, 1, claim=True)
-        cr.set_num_threads(1)
-        assert blas.info()["threads"] == 1 and not threads.in_use()
-        assert threads.ranges(100, 1, claim=True) == [(0, 100)]
-    finally:
-        cr.set_num_threads(before)
-
-
 @needs_openblas
 @pytest.mark.parametrize("bidirectional,batch_first", [(False, True), (True, False)])
 def test_split_lstm_equals_one_thread(pool, bidirectional, batch_first):
@@ -219,3 +205,23 @@ def test_split_lstm_equals_one_thread(pool, bidirectional, batch_first):
     split = run()
     for s, o in zip(split, _serial(run)):
         np.testing.assert_allclose(s, o, rtol=1e-5, atol=1e-6)
+
+
+@needs_openblas
+@pytest.mark.parametrize("give_back", ["release", "one thread"])
+def test_openblas_gets_its_threads_back(give_back):
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(2)
+        threads.ranges(100, 1, claim=True)
+        assert blas.info()["threads"] == 1
+        if give_back == "release":
+            threads.release()
+            assert blas.info()["threads"] == 2
+        else:
+            cr.set_num_threads(1)
+            assert blas.info()["threads"] == 1
+            assert threads.ranges(100, 1, claim=True) == [(0, 100)]
+        assert not threads.in_use()
+    finally:
+        cr.set_num_threads(before)

@@ -89,6 +89,13 @@ def in_use():
     return recent
 
 
+def release():
+    """Count the pool as not in use now: OpenBLAS gets its threads back at once (for NumPy
+    products that the caller runs itself right after chainrule's convolutions)."""
+    _state["pool_used_at"] = -1e9
+    in_use()
+
+
 def ranges(total, min_size, claim=False):
     """``total`` rows as contiguous (start, stop) ranges of at least ``min_size`` rows each, one
     per thread at most. ``claim``: the work puts the pool in use (convolutions do); other work
