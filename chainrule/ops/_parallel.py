@@ -29,11 +29,13 @@ def for_rows(fn, rows, work_per_row, min_work=MIN_ELEMS):
     return threads.run(fn, row_ranges(rows, work_per_row, min_work))
 
 
-def _rows_of(a, start, stop, rows):
-    """a[start:stop] when ``a`` is an array with ``rows`` rows; else ``a`` whole (it broadcasts)."""
-    if isinstance(a, np.ndarray) and a.ndim and a.shape[0] == rows:
-        return a[start:stop]
-    return a
+def over_rows(fn, out):
+    """``fn(start, stop)`` over ranges of the first axis of ``out`` (the array it writes), split
+    by its size; one call ``fn(None, None)`` for a CuPy array or a 0-d one."""
+    if type(out) is not np.ndarray or out.ndim == 0:
+        fn(None, None)
+    else:
+        for_rows(fn, out.shape[0], out.size // max(1, out.shape[0]))
 
 
 def elementwise(ufunc, out, *inputs, **kwargs):

@@ -199,10 +199,7 @@ class Relu(Primitive):
             if mask is not None:            # inference keeps no mask
                 xp.less_equal(yr, 0, out=mask[part])
                 xp.logical_not(mask[part], out=mask[part])
-        if x.ndim == 0 or xp is not np:
-            rows(None, None)
-        else:
-            _parallel.for_rows(rows, x.shape[0], x.size // max(1, x.shape[0]))
+        _parallel.over_rows(rows, y)
         if mask is not None:
             ctx.save_for_backward(mask)
         return y

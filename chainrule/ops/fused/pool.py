@@ -55,14 +55,6 @@ def _maximum_into(out, view):
     xp_of(out).maximum(out, view, out=out)
 
 
-def _over_images(fn, out):
-    """``fn(start, stop)`` over ranges of the batch of ``out`` (N, C, H, W), at once."""
-    if type(out) is not np.ndarray:
-        fn(None, None)
-    else:
-        _parallel.for_rows(fn, out.shape[0], out.size // max(1, out.shape[0]))
-
-
 def _first_offsets(xp, out_hw, kernel, stride, padding, dilation):
     """(Ho, Wo) kernel offset of each window's first non-padding element."""
     first = [xp.maximum(-((xp.arange(out_hw[i]) * stride[i] - padding[i]) // dilation[i]), 0)
@@ -98,7 +90,7 @@ class MaxPool2d(Primitive):
             def maxima(start, stop):
                 for k, view in _offsets(xpad[start:stop], kernel, stride, dilation, out_hw):
                     (xp.copyto if k == 0 else _maximum_into)(best[start:stop], view)
-            _over_images(maxima, best)
+            _parallel.over_rows(maxima, best)
             return best
         has_nan = bool(xp.isnan(x).any())
         offset_type = np.uint8 if kernel[0] * kernel[1] < 256 else np.int32
@@ -123,7 +115,7 @@ class MaxPool2d(Primitive):
                 xp.maximum(top, view, out=top)
                 xp.multiply(better, offset_type(k), out=step)
                 xp.maximum(where, step, out=where)   # offsets only grow: the last "better" k wins
-        _over_images(maxima_and_offsets, best)
+        _parallel.over_rows(maxima_and_offsets, best)
         ctx.arg, ctx.in_shape = arg, x.shape
         ctx.conf = (kernel, stride, padding, dilation)
         ctx.mark_non_differentiable(arg)
@@ -175,7 +167,7 @@ class MaxPool2dBackward(Primitive):
                     xp.multiply(grad, hit, out=view)
                 else:
                     view += grad * hit
-        _over_images(route, acc)
+        _parallel.over_rows(route, acc)
         return acc[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
     @staticmethod
