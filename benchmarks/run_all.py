@@ -184,8 +184,13 @@ def _thread_env(threads):
 
 def _run_worker(args, timeout, threads=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker"] + args
+    env = _thread_env(threads)
+    if args[-1] == "torch":
+        # a torch-only process imports chainrule for the workload code only: torch as
+        # installed, with glibc's malloc defaults (chainrule's import would tune them)
+        env["CHAINRULE_MALLOC"] = "default"
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env=_thread_env(threads))
+                          env=env)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed")
     return json.loads(proc.stdout.strip().splitlines()[-1])

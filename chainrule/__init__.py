@@ -22,6 +22,10 @@ from .ops import *  # noqa: F401,F403
 from . import nn, optim  # noqa: E402
 from . import cuda, backends
 from .backends.threads import get_num_threads, set_num_threads
+# why: a training step frees and allocates the same large arrays every step; glibc's defaults hand
+# them back to the kernel and the next step faults them in again (LeNet at two threads: 30 -> 22
+# ms). CHAINRULE_MALLOC=default keeps glibc's defaults (backends/malloc.py)
+backends.malloc.tune()
 from . import func  # noqa: E402
 from .errors import CheckpointError
 from .serialization import save, load

@@ -225,11 +225,9 @@ def build_parser():
 
 # ------------------------------------------------------------------------- commands
 def _train(args):
-    from .backends import malloc
     from .training.config import TrainConfig
     from .training.progress import Progress
     from .training.run import train_run
-    malloc.tune()        # this process trains: reuse freed activation memory (see malloc.py)
     # options not given are absent (argparse.SUPPRESS): they keep the default or the run's value
     from .training.language import LANGUAGE_MODELS
     if getattr(args, "model", None) in LANGUAGE_MODELS or getattr(args, "data", None) == \

@@ -13,9 +13,12 @@ On the two-core machine of benchmarks/README.md this made training steps 10-35 %
 (figures there); torch gains about as much when run in the same process, because it allocates
 through the same malloc.
 
-``chainrule train`` calls ``tune()`` for its own process; a script can call it at start. It does
-nothing off glibc (macOS, Windows, musl), when ``CHAINRULE_MALLOC=default`` is set, or when the
-user set glibc's own ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` variables.
+``import chainrule`` calls ``tune()``: what it changes is process-wide (glibc's malloc serves
+every library in the process), and it costs memory that a process has freed after its peak being
+kept for reuse, up to the trim threshold. It does nothing off glibc (macOS, Windows, musl), when
+``CHAINRULE_MALLOC=default`` is set (before the import), or when the user set glibc's own
+``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` variables. At two threads the LeNet step
+went from 30 to 22 ms with it (benchmarks/README.md).
 """
 import ctypes
 import ctypes.util
