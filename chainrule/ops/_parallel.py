@@ -24,9 +24,9 @@ def row_ranges(rows, work_per_row, min_work=MIN_ELEMS, claim=False):
     return threads.ranges(rows, math.ceil(min_work / max(1, work_per_row)), claim)
 
 
-def for_rows(fn, rows, work_per_row, min_work=MIN_ELEMS):
+def for_rows(fn, rows, work_per_row, min_work=MIN_ELEMS, claim=False):
     """``fn(start, stop)`` over ranges of ``rows``, at once; returns the ranges' results."""
-    return threads.run(fn, row_ranges(rows, work_per_row, min_work))
+    return threads.run(fn, row_ranges(rows, work_per_row, min_work, claim))
 
 
 def over_rows(fn, out):
