@@ -47,6 +47,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 
@@ -829,6 +830,36 @@ def measure(libs, name, repeats, warmup, clock):
     return times, errors, number
 
 
+SEPARATE_ROUNDS = 3
+
+
+def measure_separate(order, name, repeats, warmup, timer, threads):
+    """``measure`` with each library in processes of its own (``--alone``): ``SEPARATE_ROUNDS``
+    rounds, the order alternating. A peer's process does not import chainrule, so it runs with
+    its own defaults (threads, and glibc's malloc, which importing chainrule tunes)."""
+    per = max(1, -(-repeats // SEPARATE_ROUNDS))
+    times, errors = {lname: [] for lname in order}, {}
+    for r in range(SEPARATE_ROUNDS):
+        for lname in (order if r % 2 == 0 else order[::-1]):
+            if lname in errors:
+                continue
+            cmd = [sys.executable, os.path.abspath(__file__), "--alone", lname, "--only", name,
+                   "--repeats", str(per), "--warmup", str(warmup), "--timer", timer,
+                   "--no-check"] + (["--threads", str(threads)] if threads else [])
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            try:
+                got = json.loads(proc.stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                errors[lname] = (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]
+                continue
+            if "error" in got:
+                errors[lname] = got["error"]
+            else:
+                times[lname] += got["times"]
+    return {k: v for k, v in times.items() if v and k not in errors}, errors, \
+        WORKLOADS[name][2]
+
+
 def summary(ts):
     return {"median_ms": statistics.median(ts), "min_ms": min(ts), "max_ms": max(ts)}
 
@@ -892,7 +923,22 @@ def main(argv=None):
     parser.add_argument("--json", metavar="PATH", help="write environment, checks and results")
     parser.add_argument("--no-check", action="store_true", help="skip the correctness checks")
     parser.add_argument("--check-only", action="store_true", help="checks only, no timing")
+    parser.add_argument("--separate", action="store_true",
+                        help="time each library in processes of its own, rounds in alternating "
+                             "order (use it with more than one thread: in one process, "
+                             "chainrule's thread pool and OpenBLAS's take turns holding the "
+                             "cores)")
+    parser.add_argument("--alone", metavar="LIB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.alone:                 # internal (--separate): one library, JSON on the last line
+        lib = Chainrule() if args.alone == "chainrule" else PEERS[args.alone]()
+        clock = time.process_time if args.timer == "cpu" else time.perf_counter
+        name = args.only
+        times, errors, _ = measure({args.alone: lib}, name, args.repeats or WORKLOADS[name][3],
+                                   args.warmup, clock)
+        print(json.dumps({"error": errors[args.alone]} if errors else
+                         {"times": times[args.alone]}))
+        return 0
     only = [s for s in args.only.split(",") if s]
     unknown = [s for s in only if s not in WORKLOADS]
     if unknown:
@@ -924,8 +970,13 @@ def main(argv=None):
         order = list(libs)
         print(f"{'workload':<13}{'library':<11}{'ms median (min-max)':>28}{'peer/chainrule':>16}")
         for name in names:
-            times, errors, number = measure(libs, name, args.repeats or WORKLOADS[name][3],
-                                            args.warmup, clock)
+            if args.separate:
+                times, errors, number = measure_separate(
+                    order, name, args.repeats or WORKLOADS[name][3], args.warmup, args.timer,
+                    args.threads)
+            else:
+                times, errors, number = measure(libs, name, args.repeats or WORKLOADS[name][3],
+                                                args.warmup, clock)
             row = {"name": name, "number": number, "repeats": args.repeats or WORKLOADS[name][3]}
             row.update({lname: summary(ts) for lname, ts in times.items()})
             if errors:
