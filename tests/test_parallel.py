@@ -120,10 +120,10 @@ def test_an_error_in_one_range_is_raised_after_every_range_ran(pool):
     assert threads.run(lambda a, b: b - a, [(0, 3), (3, 10)]) == [3, 7]
 
 
-def _conv_case(dtype, stride, padding, dilation, bias):
+def _conv_case(dtype, stride, padding, dilation, bias, cin=3):
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((5, 3, 9, 8)).astype(dtype)
-    w = rng.standard_normal((4, 3, 3, 2)).astype(dtype)
+    x = rng.standard_normal((5, cin, 9, 8)).astype(dtype)
+    w = rng.standard_normal((4, cin, 3, 2)).astype(dtype)
     b = rng.standard_normal(4).astype(dtype) if bias else None
     return x, w, b, dict(stride=stride, padding=padding, dilation=dilation)
 
@@ -139,11 +139,12 @@ def _conv_step(x, w, b, kw):
 
 
 @needs_openblas
-@pytest.mark.parametrize("stride,padding,dilation,bias", [(1, 1, 1, True), (2, 0, 1, False),
-                                                          (1, 2, 2, True)])
+@pytest.mark.parametrize("stride,padding,dilation,bias,cin", [
+    (1, 1, 1, True, 3), (2, 0, 1, False, 3), (1, 2, 2, True, 3), (1, 0, 1, True, 1),
+    (2, 1, 2, False, 1)])       # one input channel: the column-major im2col blocks
 def test_split_convolution_relu_and_pooling_equal_one_thread_and_torch(pool, stride, padding,
-                                                                       dilation, bias):
-    x, w, b, kw = _conv_case(np.float64, stride, padding, dilation, bias)
+                                                                       dilation, bias, cin):
+    x, w, b, kw = _conv_case(np.float64, stride, padding, dilation, bias, cin)
     split = _conv_step(x, w, b, kw)
     whole = _serial(lambda: _conv_step(x, w, b, kw))
     for s, o in zip(split, whole):

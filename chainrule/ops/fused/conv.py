@@ -90,7 +90,7 @@ def _blocks(n, ho, wo, k, parts=1):
 def _im2col_blocks(win, blocks):
     """For a window view (N, Ho, Wo, KH, KW, C) and some of its ``_blocks``, yield (first row,
     block matrix) pairs: the im2col matrix (rows in (n, ho, wo) order, columns in (kh, kw, c)
-    order) one block at a time, copied into one reused buffer."""
+    order) one block at a time, copied into one reused buffer (column-major when C is 1)."""
     xp = xp_of(win)
     n, ho, wo, kh, kw, c = win.shape
     k = kh * kw * c
@@ -100,6 +100,16 @@ def _im2col_blocks(win, blocks):
         if buf is None:
             buf = xp.empty(rows * k, dtype=win.dtype)
         block = buf[:rows * k]
+        if c == 1:
+            # why: with one channel the window view's runs are single elements; copying each
+            # kernel offset's plane (runs of whole output rows) into the transposed matrix is
+            # about 8x faster (LeNet's first layer: 1.0 -> 0.13 ms a batch of 64)
+            planes = block.reshape(kh, kw, n1 - n0, h1 - h0, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    xp.copyto(planes[i, j], win[n0:n1, h0:h1, :, i, j, 0])
+            yield (n0 * ho + h0) * wo, block.reshape(k, rows).T
+            continue
         xp.copyto(block.reshape(n1 - n0, h1 - h0, wo, kh, kw, c), win[n0:n1, h0:h1])
         yield (n0 * ho + h0) * wo, block.reshape(rows, k)
 
