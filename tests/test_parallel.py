@@ -2,6 +2,7 @@
 kernel gives what the one-call form gives, errors come through, and the pool hands OpenBLAS its
 threads back. The split sizes are forced down to one row so that small arrays take the split
 path."""
+import os
 import warnings
 
 import numpy as np
@@ -226,3 +227,17 @@ def test_openblas_gets_its_threads_back(give_back):
         assert not threads.in_use()
     finally:
         cr.set_num_threads(before)
+
+
+@needs_openblas
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_starts_its_own_pool(pool):
+    import multiprocessing
+    assert threads.run(lambda a, b: b - a, [(0, 2), (2, 5)]) == [2, 3]     # parent's pool is up
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as procs:
+        assert procs.apply(_split_in_child, ()) == [2, 3]
+
+
+def _split_in_child():
+    return threads.run(lambda a, b: b - a, [(0, 2), (2, 5)])
