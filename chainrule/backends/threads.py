@@ -7,9 +7,15 @@ loops and BLAS calls, so the ranges run in parallel. Meanwhile OpenBLAS is held 
 otherwise matrix products run on OpenBLAS's own threads and the other work on the caller's.
 The two pools cannot run side by side: OpenBLAS's idle workers keep spinning for a while after
 every product and took a two-way split convolution from 47 to 84 ms (benchmarks/README.md),
-while a hand-off to a Python thread costs 50-70 us, which OpenBLAS's spinning workers do not pay
+while a hand-off to a Python thread costs 45-80 us, which OpenBLAS's spinning workers do not pay
 on a product of half a millisecond. So a network of linear layers (an MLP, a transformer) keeps
-OpenBLAS's threading, and a convolutional one runs everything on chainrule's pool.
+OpenBLAS's threading, and a convolutional one runs everything on chainrule's pool. Where NumPy's
+BLAS is not OpenBLAS (its thread count cannot be held at one), the pool stays unused and
+products run on that BLAS's own threads.
+
+The splits are fixed by the thread count and the sizes, so a step's results are the same from
+run to run at one thread count (they may differ in the last bits between counts: the weight
+gradient of a convolution adds one partial sum per thread).
 
 The count starts as ``OMP_NUM_THREADS``, else ``OPENBLAS_NUM_THREADS``, else the CPUs this
 process may run on, as torch's does; ``set_num_threads(n)`` changes it (both pools' sizes).
