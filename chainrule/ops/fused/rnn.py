@@ -104,11 +104,12 @@ class LSTMSequence(Primitive):
         steps = xg.shape[time_dim]
         out = xp.empty(xg.shape[:-1] + (w_hh.shape[1],), dtype=xg.dtype)
         xs, outs = xp.moveaxis(xg, time_dim, 0), xp.moveaxis(out, time_dim, 0)
-        w_t = w_hh.T
         h, c = h0, c0
         saved = [None] * steps
         for t in _steps(steps, reverse):
-            h, c, coef, dh_dc, f = _gate_step(xs[t] + h @ w_t, c, xp)
+            # why: w_hh @ h^T, (4H, N), is the same product as h @ w_hh^T with the long side
+            # as BLAS's rows: (1024, 256) x (256, 32) took 182 us against 277 on one thread
+            h, c, coef, dh_dc, f = _gate_step(xs[t] + (w_hh @ h.T).T, c, xp)
             outs[t] = h
             saved[t] = (coef, dh_dc, f)
         # saved, not attributes: the engine frees them once backward has run
