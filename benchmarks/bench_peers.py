@@ -830,34 +830,28 @@ def measure(libs, name, repeats, warmup, clock):
     return times, errors, number
 
 
-SEPARATE_ROUNDS = 3
-
-
 def measure_separate(order, name, repeats, warmup, timer, threads):
-    """``measure`` with each library in processes of its own (``--alone``): ``SEPARATE_ROUNDS``
-    rounds, the order alternating. A peer's process does not import chainrule, so it runs with
-    its own defaults (threads, and glibc's malloc, which importing chainrule tunes)."""
-    per = max(1, -(-repeats // SEPARATE_ROUNDS))
-    times, errors = {lname: [] for lname in order}, {}
-    for r in range(SEPARATE_ROUNDS):
-        for lname in (order if r % 2 == 0 else order[::-1]):
-            if lname in errors:
-                continue
-            cmd = [sys.executable, os.path.abspath(__file__), "--alone", lname, "--only", name,
-                   "--repeats", str(per), "--warmup", str(warmup), "--timer", timer,
-                   "--no-check"] + (["--threads", str(threads)] if threads else [])
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            try:
-                got = json.loads(proc.stdout.strip().splitlines()[-1])
-            except (ValueError, IndexError):
-                errors[lname] = (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]
-                continue
-            if "error" in got:
-                errors[lname] = got["error"]
-            else:
-                times[lname] += got["times"]
-    return {k: v for k, v in times.items() if v and k not in errors}, errors, \
-        WORKLOADS[name][2]
+    """``measure`` with each library in processes of its own (``--alone``), in run_all's
+    alternating rounds. A peer's process does not import chainrule, so it runs with its own
+    defaults (threads, and glibc's malloc, which importing chainrule tunes)."""
+    from run_all import alternating_rounds
+    errors = {}
+
+    def time_one(lname, n):
+        cmd = [sys.executable, os.path.abspath(__file__), "--alone", lname, "--only", name,
+               "--repeats", str(n), "--warmup", str(warmup), "--timer", timer,
+               "--no-check"] + (["--threads", str(threads)] if threads else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        try:
+            got = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            got = {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]}
+        if "error" in got:
+            errors[lname] = got["error"]
+            return None
+        return got["times"]
+    times = alternating_rounds(list(order), repeats, time_one)
+    return times, errors, WORKLOADS[name][2]
 
 
 def summary(ts):

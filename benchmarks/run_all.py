@@ -199,16 +199,30 @@ def _run_worker(args, timeout, threads=None):
 SEPARATE_ROUNDS = 3
 
 
-def _separate_times(name, repeats, timer, timeout, threads):
-    """{lib: samples} of ``name``, each library in processes of its own: ``SEPARATE_ROUNDS``
-    rounds, the libraries' order alternating, so that a machine whose load drifts during the
-    run slows both alike (as interleaving does within one process)."""
-    per = max(1, -(-repeats // SEPARATE_ROUNDS))
-    times = {lib: [] for lib in LIBS}
-    for r in range(SEPARATE_ROUNDS):
-        for lib in (LIBS if r % 2 == 0 else LIBS[::-1]):
-            times[lib] += _run_worker(["time", name, str(per), timer, lib], timeout, threads)[lib]
+def alternating_rounds(libs, repeats, time_one, rounds=SEPARATE_ROUNDS):
+    """{lib: samples}, ``repeats`` or a few more each, from ``rounds`` rounds of
+    ``time_one(lib, n)`` (a process of its own timing ``n`` samples: a list, or None to drop
+    the library), the libraries' order alternating from round to round, so that a machine whose
+    load drifts during the run slows them alike (as interleaving does within one process).
+    bench_peers.py --separate uses it too."""
+    per = max(1, -(-repeats // rounds))
+    times = {lib: [] for lib in libs}
+    for r in range(rounds):
+        for lib in (libs if r % 2 == 0 else libs[::-1]):
+            if lib in times:
+                samples = time_one(lib, per)
+                if samples is None:
+                    del times[lib]
+                else:
+                    times[lib] += samples
     return times
+
+
+def _separate_times(name, repeats, timer, timeout, threads):
+    """{lib: samples} of ``name``, each library in processes of its own (alternating_rounds)."""
+    return alternating_rounds(
+        list(LIBS), repeats,
+        lambda lib, n: _run_worker(["time", name, str(n), timer, lib], timeout, threads)[lib])
 
 
 def _pop_overrides():

@@ -41,3 +41,14 @@ def test_torch_only_workers_keep_glibcs_malloc_defaults(monkeypatch):
     run_all._run_worker(["time", "lenet", "3", "wall", "torch"], 60)
     run_all._run_worker(["time", "lenet", "3", "wall", "chainrule"], 60)
     assert seen == {"torch": "default", "chainrule": None}
+
+
+def test_alternating_rounds_drop_a_library_that_fails():
+    calls = []
+
+    def time_one(lib, n):
+        calls.append(lib)
+        return None if lib == "b" else [1.0] * n
+    times = run_all.alternating_rounds(["a", "b"], 4, time_one, rounds=2)
+    assert calls == ["a", "b", "a"]                # b failed in round 1 and is not tried again
+    assert times == {"a": [1.0] * 4}

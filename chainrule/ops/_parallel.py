@@ -30,44 +30,62 @@ def for_rows(fn, rows, work_per_row, min_work=MIN_ELEMS, claim=False):
     return threads.run(fn, row_ranges(rows, work_per_row, min_work, claim))
 
 
+def _whole(out):
+    """True when work writing ``out`` is one call: a CuPy or 0-d array, or too few elements to
+    make two ranges (checked first, so that small ops on the hot path skip the range logic)."""
+    return type(out) is not np.ndarray or out.size < 2 * MIN_ELEMS or out.ndim == 0
+
+
 def over_rows(fn, out):
     """``fn(start, stop)`` over ranges of the first axis of ``out`` (the array it writes), split
-    by its size; one call ``fn(None, None)`` for a CuPy array or a 0-d one."""
-    if type(out) is not np.ndarray or out.ndim == 0:
+    by its size; one call ``fn(None, None)`` when ``_whole(out)``."""
+    if _whole(out):
         fn(None, None)
     else:
-        for_rows(fn, out.shape[0], out.size // max(1, out.shape[0]))
+        for_rows(fn, out.shape[0], out.size // out.shape[0])
+
+
+def added(parts):
+    """The sum of the ranges' partial results (None ones skipped), accumulated into the first;
+    None when every one is None."""
+    parts = [p for p in parts if p is not None]
+    total = parts[0] if parts else None
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def elementwise(ufunc, out, *inputs, **kwargs):
     """``ufunc(*inputs, out=out, **kwargs)``, split over the rows of ``out``; inputs with
     ``out``'s number of rows and dims are split alike, the others (scalars, broadcast operands)
     go whole to every range. Returns ``out``."""
-    rows = out.shape[0] if out.ndim else 1
-    if type(out) is not np.ndarray or out.ndim == 0 or \
-            any(isinstance(a, np.ndarray) and a.ndim == out.ndim and a.shape[0] not in (1, rows)
-                for a in inputs):
+    if _whole(out):
         ufunc(*inputs, out=out, **kwargs)
         return out
+    rows = out.shape[0]
     split = [isinstance(a, np.ndarray) and a.ndim == out.ndim and a.shape[0] == rows
              for a in inputs]
+    if any(isinstance(a, np.ndarray) and a.ndim == out.ndim and not s and a.shape[0] != 1
+           for a, s in zip(inputs, split)):
+        ufunc(*inputs, out=out, **kwargs)        # shapes that do not broadcast: NumPy's error
+        return out
 
     def part(start, stop):
         args = [a[start:stop] if s else a for a, s in zip(inputs, split)]
         ufunc(*args, out=out[start:stop], **kwargs)
-    for_rows(part, rows, out.size // max(1, rows))
+    for_rows(part, rows, out.size // rows)
     return out
 
 
 def copyto(dst, src):
     """``numpy.copyto(dst, src)`` split over the rows of ``dst`` (``src`` of the same shape)."""
-    if type(dst) is not np.ndarray or dst.ndim == 0 or tuple(src.shape) != tuple(dst.shape):
+    if _whole(dst) or tuple(src.shape) != tuple(dst.shape):
         xp_of(dst).copyto(dst, src)
         return dst
 
     def part(start, stop):
         np.copyto(dst[start:stop], src[start:stop])
-    for_rows(part, dst.shape[0], dst.size // max(1, dst.shape[0]))
+    for_rows(part, dst.shape[0], dst.size // dst.shape[0])
     return dst
 
 
@@ -76,7 +94,8 @@ def matmul(a, b, out=None):
     dim (stacks of matrices) or the rows of ``a`` (one matrix) when the product is large and
     chainrule's pool is in use; ``out`` as in numpy.matmul."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim < 2 or b.ndim < 2 or \
-            not threads.in_use():
+            a.size * b.shape[-1] < 2 * MIN_MACS or not threads.in_use():
+        # (a.size * b's columns: the multiply-adds of a's stack; checked before the pool)
         return xp_of(a).matmul(a, b, out=out)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     if out is None:

@@ -212,10 +212,8 @@ class Relu(Primitive):
             (mask,) = ctx.saved_arrays
             g = grad_out.data
             xp = xp_of(g)
-            if xp is not np or g.shape != mask.shape:
-                return grad_out._make(xp.multiply(g, mask, dtype=g.dtype))
-            return grad_out._make(_parallel.elementwise(xp.multiply, xp.empty_like(mask, dtype=g.dtype),
-                                                        g, mask, dtype=g.dtype))
+            out = xp.empty_like(mask, dtype=g.dtype)
+            return grad_out._make(_parallel.elementwise(xp.multiply, out, g, mask, dtype=g.dtype))
         (mask,) = ctx.saved_tensors
         return grad_out * mask
 

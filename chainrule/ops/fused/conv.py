@@ -247,10 +247,7 @@ def _weight_grad_nhwc(xh, g, weight_shape, stride, dilation, groups):
                     xp.matmul(cols.T, gb, out=tmp)
                     dw += tmp
             return dw
-        shares = [dw for dw in _over_blocks(win, o, product) if dw is not None]
-        dw = shares[0] if shares else None
-        for share in shares[1:]:
-            dw += share
+        dw = _parallel.added(_over_blocks(win, o, product))
         if dw is None:                           # empty batch or empty output
             dw = xp.zeros((kh * kw * c, o), dtype=xp.result_type(xh.dtype, g.dtype))
         dw = dw.reshape(kh, kw, c, o)
@@ -347,11 +344,8 @@ def _bias_grad(grad_out):
     else:
         view, axes = g, (0, 2, 3)
     # (claimed: a conv's work, and its partial sums then do not hang on the pool's timing)
-    shares = _parallel.for_rows(lambda a, b: view[a:b].sum(axis=axes), n, g.size // max(1, n),
-                                claim=True)
-    total = shares[0]
-    for share in shares[1:]:
-        total += share
+    total = _parallel.added(_parallel.for_rows(lambda a, b: view[a:b].sum(axis=axes), n,
+                                               g.size // max(1, n), claim=True))
     return grad_out._make(total.astype(g.dtype, copy=False))
 
 

@@ -64,10 +64,9 @@ class CrossEntropy(Primitive):
         target's weight (divided by the summed weights for 'mean')"""
         from .. import softmax
         xp = xp_of(ctx.logp)
-        g = grad_out.data
-        coef = ctx.scale * g                      # (N,): g is () or, for 'none', (N,)
         if not is_grad_enabled():
             # why: a first-order pass records nothing, so the array form will do
+            coef = ctx.scale * grad_out.data      # (N,): the grad is () or, for 'none', (N,)
             dx = xp.exp(ctx.logp)
             dx[ctx.rows, ctx.safe] -= 1
             dx *= coef[:, None].astype(dx.dtype, copy=False)

@@ -51,10 +51,6 @@ def _offsets(xpad, kernel, stride, dilation, out_hw):
             yield i * kernel[1] + j, view
 
 
-def _maximum_into(out, view):
-    xp_of(out).maximum(out, view, out=out)
-
-
 def _first_offsets(xp, out_hw, kernel, stride, padding, dilation):
     """(Ho, Wo) kernel offset of each window's first non-padding element."""
     first = [xp.maximum(-((xp.arange(out_hw[i]) * stride[i] - padding[i]) // dilation[i]), 0)
@@ -88,8 +84,9 @@ class MaxPool2d(Primitive):
         if not (with_index or ctx.needs_input_grad[0]):
             # why: inference needs no argmax: one maximum per kernel offset (NaN propagates)
             def maxima(start, stop):
+                top = best[start:stop]
                 for k, view in _offsets(xpad[start:stop], kernel, stride, dilation, out_hw):
-                    (xp.copyto if k == 0 else _maximum_into)(best[start:stop], view)
+                    xp.copyto(top, view) if k == 0 else xp.maximum(top, view, out=top)
             _parallel.over_rows(maxima, best)
             return best
         has_nan = bool(xp.isnan(x).any())
