@@ -5,6 +5,9 @@ Workloads:
   mlp          one training step of a 784-512-256-10 MLP at batch 128 (forward, cross-entropy,
                backward, SGD update under no_grad)
   tiny_mlp     the same step for a 2-16-16-1 MLP at batch 1 (pure overhead)
+  mlp_compiled, tiny_mlp_compiled
+               the same steps, chainrule's through ``chainrule.compile`` (a replay of the step's
+               NumPy calls), torch's eager as above
 
 Each repeat times ``number`` calls of the chainrule workload, then of the torch one, so both see the
 same machine load; after a warm-up, it prints the median and min-max time per call and the ratio
@@ -104,7 +107,23 @@ def workloads():
     table = {f"ops/{op}": (lambda lib, op=op: _op_workload(lib, op), 300) for op in OPS}
     table["mlp"] = (lambda lib: _mlp_workload(lib, (784, 512, 256, 10), 128, "cross_entropy"), 5)
     table["tiny_mlp"] = (lambda lib: _mlp_workload(lib, (2, 16, 16, 1), 1, "mse"), 200)
+    for name in ("mlp", "tiny_mlp"):
+        make, number = table[name]
+        table[name + "_compiled"] = (lambda lib, make=make: _compiled(lib, make(lib)), number)
     return table
+
+
+def _compiled(lib, step):
+    """chainrule's step through chainrule.compile; torch's stays eager (torch.compile needs a
+    C++ toolchain and minutes of compiling, and is not what a PyTorch user runs by default)."""
+    if lib.__name__ != "chainrule":
+        return step
+    compiled = lib.compile(step)
+    for _ in range(3):                  # one eager call, then records until two agree
+        compiled()
+    if compiled.replay is None:
+        raise RuntimeError(f"chainrule.compile did not capture the step: {compiled.eager_reason}")
+    return compiled
 
 
 def _timer(kind):

@@ -11,6 +11,8 @@ Workloads (float32; one *step* = forward, loss, backward, optimizer update):
 
   mlp             784-512-256-10 MLP, batch 128 (bench_engine)
   tiny_mlp        2-16-16-1 MLP, batch 1: per-step overhead (bench_engine)
+  mlp_compiled, tiny_mlp_compiled
+                  the same two steps with chainrule's through ``chainrule.compile`` (torch eager)
   lenet           LeNet-like CNN on 1x28x28, batch 64 (bench_conv)
   lenet_infer     the same network, inference only (eval, no_grad), batch 256
   cifar           CIFAR-like CNN on 3x32x32, batch 64 (bench_conv)
@@ -46,7 +48,8 @@ LIBS = ("chainrule", "torch")
 # chainrule.backends.blas.OVERRIDE_VARS, named here because they must go before numpy loads
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 # name -> (steps per timed sample, default repeats)
-WORKLOADS = {"mlp": (3, 15), "tiny_mlp": (100, 15), "lenet": (1, 11), "lenet_infer": (1, 11),
+WORKLOADS = {"mlp": (3, 15), "tiny_mlp": (100, 15), "mlp_compiled": (3, 15),
+             "tiny_mlp_compiled": (100, 15), "lenet": (1, 11), "lenet_infer": (1, 11),
              "cifar": (1, 7), "autoencoder": (1, 11), "lstm": (1, 7), "transformer": (1, 7),
              "adam_10m": (1, 11)}
 
@@ -102,7 +105,7 @@ def _make_steps(name, libs):
     sys.path.insert(0, HERE)
     rng = np.random.default_rng(0)
     mods = {lib: _lib(lib) for lib in libs}
-    if name in ("mlp", "tiny_mlp"):
+    if name in ("mlp", "tiny_mlp", "mlp_compiled", "tiny_mlp_compiled"):
         import bench_engine
         make = bench_engine.workloads()[name][0]
         return {lib: make(mods[lib]) for lib in libs}
@@ -412,7 +415,7 @@ def main(argv=None):
     env["libraries_timed"] = (f"in separate processes, {SEPARATE_ROUNDS} rounds alternating"
                               if separate else "interleaved, one process")
     print("  ".join(f"{k}={v}" for k, v in env.items()))
-    print(f"{'workload':<13}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
+    print(f"{'workload':<18}{'chainrule ms median (min-max)':>34}{'torch ms median (min-max)':>34}"
           f"{'ratio':>7}{'peak MiB cr/torch':>20}{'floor ms':>10}")
     results = []
     for name, (_, default_repeats) in WORKLOADS.items():
@@ -437,12 +440,12 @@ def main(argv=None):
                                for lib in LIBS}
         results.append(row)
         if "error" in row:
-            print(f"{name:<13} error: {row['error']}")
+            print(f"{name:<18} error: {row['error']}")
             continue
         mem = row.get("peak_mib")
         mem_s = f"{mem['chainrule']:.0f}/{mem['torch']:.0f}" if mem else "-"
         floor = f"{row['floor_ms']:.3g}" if row.get("floor_ms") else "-"
-        print(f"{name:<13}{_cell(row['chainrule']):>34}{_cell(row['torch']):>34}"
+        print(f"{name:<18}{_cell(row['chainrule']):>34}{_cell(row['torch']):>34}"
               f"{row['ratio']:>7.2f}{mem_s:>20}{floor:>10}", flush=True)
     cifar = next((r for r in results if r["name"] == "cifar" and "error" not in r), None)
     if cifar is not None:

@@ -27,6 +27,7 @@ from .backends.threads import get_num_threads, set_num_threads
 # ms). CHAINRULE_MALLOC=default keeps glibc's defaults (backends/malloc.py)
 backends.malloc.tune()
 from . import func  # noqa: E402
+from .capture import compile  # noqa: E402
 from .errors import CheckpointError
 from .serialization import save, load
 

@@ -47,6 +47,11 @@ def _env_threads():
         return os.cpu_count() or 1
 
 
+# True while chainrule.compile records a run: its tape is written by one thread, so work stays
+# on the calling thread
+serial = False
+
+
 def get_num_threads():
     """The threads chainrule's array work may use (torch.get_num_threads)."""
     if _state["threads"] is None:
@@ -108,7 +113,7 @@ def ranges(total, min_size, claim=False):
     is split only while it is in use. A single range when the work is too small to split, the
     pool is not in use, or the caller is itself one of the pool's threads."""
     parts = min(get_num_threads(), total // max(1, min_size))
-    if parts <= 1 or getattr(_local, "worker", False) or not _state["blas_settable"]:
+    if parts <= 1 or serial or getattr(_local, "worker", False) or not _state["blas_settable"]:
         return [(0, total)]
     if claim:
         _state["pool_used_at"] = time.monotonic()

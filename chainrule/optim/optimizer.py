@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 from .._backend import xp_of
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ..capture import active as _capture
 
 __all__ = ["Optimizer", "required"]
 
@@ -54,6 +55,8 @@ def _wrap_step(step):
             if result is not None:
                 args, kwargs = result
         self._opt_called = True
+        if _capture.tape is not None:       # a compiled step depends on our hyperparameters
+            _capture.tape.watch(self, _capture.optimizer_state)
         with grad_mode.no_grad():
             out = step(self, *args, **kwargs)
         for hook in list(self._step_post_hooks.values()):

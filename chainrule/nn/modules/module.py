@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 
 from ...tensor import Tensor
+from ...capture import active as _capture
 from ..parameter import Parameter, Buffer
 
 
@@ -459,6 +460,8 @@ class Module:
         return handle
 
     def __call__(self, *args, **kwargs):
+        if _capture.tape is not None:       # a compiled function depends on our settings
+            _capture.tape.watch(self, _capture.module_state)
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):
             if with_kwargs:
                 res = hook(self, args, kwargs)
