@@ -52,7 +52,8 @@ def compile(fn=None, **options):
 
 
 class CompiledFunction:
-    """The callable ``compile`` returns; ``eager_reason`` says why it runs eagerly, if it does."""
+    """The callable ``compile`` returns. ``replays``: how many calls ran as a replay;
+    ``eager_reason``: why it runs eagerly, if it does."""
 
     def __init__(self, fn):
         self.fn = fn
@@ -61,6 +62,7 @@ class CompiledFunction:
         self.replay = None
         self.records = 0          # records made since the last replay ran
         self.misses = 0
+        self.replays = 0
         self._calls = 0
         self._last = None         # the latest record, to compare with the next
 
@@ -72,6 +74,7 @@ class CompiledFunction:
         if self.replay is not None:
             result = self.replay.run(leaves, tree)
             if result is not _MISS:
+                self.replays += 1
                 return result
             self.replay, self._last = None, None
             self.misses += 1

@@ -485,9 +485,13 @@ def patch_numpy():
         setattr(np, name, _patched(getattr(np, name)))
     for name in _CREATORS:
         setattr(np, name, _creator(getattr(np, name)))
+    tricks = np.lib.stride_tricks
+    tricks.as_strided = _patched(tricks.as_strided)
 
 
 def undo_patch():
     for name in _CONVERTERS + _CREATORS:
         fn = getattr(np, name)
         setattr(np, name, getattr(fn, "_real", fn))
+    tricks = np.lib.stride_tricks
+    tricks.as_strided = getattr(tricks.as_strided, "_real", tricks.as_strided)

@@ -1,7 +1,7 @@
 """Adam and AdamW, which share one update function (they differ only in how weight decay acts)."""
 from .._backend import xp_of
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump, _check, _check_betas, _check_lr,
-                        _grads, _incr, _lerp_, _new_step, _no_differentiable, _value, _zeros_like)
+                        _grads, _incr_array, _lerp_, _new_step, _no_differentiable, _value, _zeros_like)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -17,15 +17,16 @@ def _adam_update(p, g, state, group):
         state["exp_avg_sq"] = _zeros_like(p)
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = _zeros_like(p)
-    step = _incr(state["step"])
+    step = _incr_array(state["step"])
     theta, m, v = p.data, state["exp_avg"].data, state["exp_avg_sq"].data
     if wd != 0:
         if group["decoupled_weight_decay"]:
             theta *= 1 - lr * wd
         else:
             g = g + theta * wd
-    step_size = lr / (1 - beta1 ** step)
-    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    # in float64, then in the parameters' dtype, as a Python float would be (NEP 50)
+    step_size = (lr / (1 - beta1 ** step)).astype(theta.dtype)
+    bias_correction2_sqrt = ((1 - beta2 ** step) ** 0.5).astype(theta.dtype)
     v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
     for parts in _chunks(theta, g, m, v, v_max):
         _adam_math(*parts, beta1, beta2, eps, step_size, bias_correction2_sqrt)

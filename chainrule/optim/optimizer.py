@@ -310,6 +310,13 @@ def _incr(t):
     return float(t.data)
 
 
+def _incr_array(t):
+    """``t += 1`` on a 0-d state tensor; returns the new value as a float64 NumPy value, never
+    read into Python (so that a compiled step replays it: see chainrule.compile)."""
+    t.data += 1
+    return t.data.astype(np.float64)
+
+
 def _zeros_like(p):
     return Tensor._make(p._xp().zeros_like(p.data))
 

@@ -99,9 +99,11 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     num = weight.shape[0]
     if indices.numel():
         xp = xp_of(indices.data)
-        lo, hi = int(xp.min(indices.data)), int(xp.max(indices.data))
+        # why: compared as arrays, read as two booleans (the same each step, unlike the values:
+        # what chainrule.compile's guards can replay)
+        lo, hi = xp.min(indices.data), xp.max(indices.data)
         if lo < 0 or hi >= num:
-            bad = lo if lo < 0 else hi
+            bad = int(lo) if lo < 0 else int(hi)
             raise IndexError(f"embedding: index out of range in self (index {bad} for "
                              f"{num} embeddings)")
     pad = None if padding_idx is None or padding_idx < 0 else int(padding_idx)
