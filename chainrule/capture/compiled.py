@@ -502,7 +502,6 @@ class Replay:
 
     def __init__(self, record):
         from ..tensor import Tensor
-        self.record = record
         self.tree = record.tree
         self.grad_enabled, self.anomaly = record.grad_enabled, record.anomaly
         self.roots = record.roots
@@ -580,7 +579,9 @@ def _generate(record):
     tape = record.tape
     names = _Names()
     keep, live = _live_ops(record)
-    escaping = {tape.root[k] for e in record.effects if e[0] in ("data", "grad") for k in e[2:3]}
+    # constants whose arrays leave the replay (bound to a tensor, returned) are copied, so that
+    # one replay's results are not the next one's
+    escaping = {tape.root[e[2]] for e in record.effects if e[0] in ("data", "grad")}
     escaping |= {tape.root[v] for kind, v in record.outputs if kind == "slot"}
     lines = ["def replay(leaves, roots):"]
     # inputs, with their shapes and dtypes checked

@@ -283,8 +283,6 @@ class Tape:
         if kind is slice and any(isinstance(v, np.ndarray) for v in (obj.start, obj.stop,
                                                                        obj.step)):
             self.fail("chainrule.compile: slicing with array bounds can't be captured")
-        if isinstance(obj, np.generic):
-            return obj, Lit(obj)
         return obj, Lit(obj)
 
     # ---- recording ----
