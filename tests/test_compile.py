@@ -291,3 +291,15 @@ def test_numpy_is_left_as_it_was():
     assert not hasattr(np.lib.stride_tricks.as_strided, "_real")
     assert type(cr.Tensor.__dict__["data"]).__name__ == "member_descriptor"
     assert type(compiled(cr.ones(2)).data) is np.ndarray
+
+
+def test_a_compiled_module_and_a_compiled_call_inside_another():
+    cr.manual_seed(0)
+    model = nn.Linear(3, 2)
+    compiled_model = cr.compile(model)
+    assert list(compiled_model.parameters()) == list(model.parameters())
+    outer = cr.compile(lambda x: compiled_model(x).sum() * 2)
+    for i in range(5):
+        x = cr.full((4, 3), float(i))
+        np.testing.assert_array_equal(outer(x).data, (model(x).sum() * 2).data)
+    assert outer.replays == 2

@@ -23,6 +23,7 @@ the runs that record.
 """
 import builtins
 import functools
+import threading
 import warnings
 
 import numpy as np
@@ -67,8 +68,8 @@ class CompiledFunction:
         self._last = None         # the latest record, to compare with the next
 
     def __call__(self, *args, **kwargs):
-        if self.eager_reason is not None:
-            return self.fn(*args, **kwargs)
+        if self.eager_reason is not None or active.tape is not None:
+            return self.fn(*args, **kwargs)      # (inside a recording: part of that one)
         self._calls += 1
         leaves, tree = _flatten((args, kwargs))
         if self.replay is not None:
@@ -98,6 +99,12 @@ class CompiledFunction:
         else:
             self._last = record
         return result
+
+    def __getattr__(self, name):
+        # compile(model): the compiled module still answers model.parameters() and the like
+        if name == "fn":
+            raise AttributeError(name)
+        return getattr(self.fn, name)
 
     def _give_up(self, reason):
         self.eager_reason = reason
@@ -149,18 +156,22 @@ class _TensorHooks:
         self.grad_slot = Tensor.__dict__["grad"]
         rec = recording
         data_slot, grad_slot = self.data_slot, self.grad_slot
+        thread = recording.tape.thread
+
+        def recording_here():        # other threads' tensors are left alone
+            return active.tape is not None and threading.get_ident() == thread
 
         class Data:
             def __get__(self, t, owner=None):
                 if t is None:
                     return data_slot
                 value = data_slot.__get__(t, owner)
-                if active.tape is None or value.__class__ is Traced:
+                if value.__class__ is Traced or not recording_here():
                     return value
                 return rec.read_data(t, value)
 
             def __set__(self, t, value):
-                if active.tape is not None:
+                if recording_here():
                     value = rec.write_data(t, value)
                 data_slot.__set__(t, value)
 
@@ -169,12 +180,12 @@ class _TensorHooks:
                 if t is None:
                     return grad_slot
                 value = grad_slot.__get__(t, owner)
-                if active.tape is not None and value is not None:
+                if value is not None and recording_here():
                     rec.read_grad(t, value)
                 return value
 
             def __set__(self, t, value):
-                if active.tape is not None:
+                if recording_here():
                     rec.touch(t)
                 grad_slot.__set__(t, value)
 
@@ -357,6 +368,8 @@ class _Recording:
             rng.remove()
             self.hooks.remove()
             self._untrace()
+            tape.release()
+            self.first = self.inputs = None
         self.error = tape.error
         return result
 
@@ -440,7 +453,7 @@ class _Recording:
             if x[0] == "const" and not _same_array(x[1], y[1]):
                 return ("an array made outside the tape (from NumPy's own random generator, "
                         "or from a value the tape can't follow) changed between runs")
-            if x[0] != "const" and x[1] != y[1]:
+            if x[0] != "const" and x[1:] != y[1:]:
                 return "where an array came from"
         if len(self.roots) != len(other.roots) or \
                 any(x is not y for x, y in zip(self.roots, other.roots)):
@@ -587,7 +600,7 @@ def _generate(record):
     # inputs, with their shapes and dtypes checked
     for k, origin in enumerate(tape.origin):
         if origin[0] == "input" and k in live:
-            array = tape.arrays[k]
+            shape, dtype = origin[2], origin[3]
             source = _key_code(origin[1])
             if len(origin[1]) > 2:
                 lines.append(f"    g = {source}")
@@ -595,7 +608,7 @@ def _generate(record):
                 source = "g"
             lines.append(f"    s{k} = {source}.data")
             lines.append(f"    if s{k}.__class__ is not ndarray or s{k}.shape != "
-                         f"{tuple(array.shape)!r} or s{k}.dtype != {names.add('d', array.dtype)}:"
+                         f"{tuple(shape)!r} or s{k}.dtype != {names.add('d', dtype)}:"
                          " return MISS")
         elif origin[0] == "const" and k in live:
             copy = tape.root[k] in tape.written or tape.root[k] in escaping

@@ -211,9 +211,14 @@ class Tape:
         return traced, k
 
     def input(self, array, key):
-        """A Traced view of ``array``, read from ``key`` (see compiled.py) at replay."""
+        """A Traced view of ``array``, read from ``key`` (see compiled.py) at replay, where its
+        shape and dtype are checked."""
         return self._new_slot(_plain(array) if isinstance(array, Traced) else array,
-                              ("input", key))[0]
+                              ("input", key, array.shape, array.dtype))[0]
+
+    def release(self):
+        """Drop the run's arrays once it is over (what is kept: ops, origins, constants)."""
+        self.arrays = self.slot_of = self._keep = None
 
     def adopt(self, array):
         """The Traced array standing for ``array``, a plain array made outside the tape."""
