@@ -31,6 +31,9 @@ _state = {"threads": None, "pool": None, "blas_settable": False, "blas_pinned": 
           "pool_used_at": -1e9}
 HOLD_S = 1.0        # how long the pool stays in use after a convolution claimed it
 _local = threading.local()      # .worker is True on the pool's threads
+# True while chainrule.compile records a run: its tape is written by one thread, so work stays
+# on the calling thread
+serial = False
 
 
 def _env_threads():
@@ -45,11 +48,6 @@ def _env_threads():
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):            # not Linux
         return os.cpu_count() or 1
-
-
-# True while chainrule.compile records a run: its tape is written by one thread, so work stays
-# on the calling thread
-serial = False
 
 
 def get_num_threads():

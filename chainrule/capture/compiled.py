@@ -29,10 +29,10 @@ import warnings
 import numpy as np
 
 from . import active
-from .tape import Tape, Traced, CaptureError, _Stop, _plain, patch_numpy, undo_patch, \
-    _same_value
+from .tape import Tape, Traced, _Stop, _plain, patch_numpy, undo_patch, _same_value
 from ..autograd import grad_mode
 from .. import random as _random
+from ..tensor import Tensor
 
 _RECORDS_BEFORE_GIVING_UP = 4
 _MISSES_BEFORE_GIVING_UP = 8
@@ -119,7 +119,6 @@ class CompiledFunction:
 def _flatten(obj):
     """(leaves, tree): the Tensors and other leaves of ``obj``, and its structure with the
     Tensors' shapes, dtypes and requires_grad flags (the guard on the arguments)."""
-    from ..tensor import Tensor
     leaves = []
 
     def walk(o):
@@ -142,16 +141,11 @@ def _flatten(obj):
 
 # ---- recording: the tape plus what Tensors the run read and changed ----
 
-_MISSING = object()
-
-
 class _TensorHooks:
     """While a run records, ``Tensor.data`` and ``Tensor.grad`` go through the recording: reads
     of tensors the run didn't make become tape inputs, writes become Traced arrays."""
 
     def __init__(self, recording):
-        from ..tensor import Tensor
-        self.Tensor = Tensor
         self.data_slot = Tensor.__dict__["data"]
         self.grad_slot = Tensor.__dict__["grad"]
         rec = recording
@@ -192,10 +186,10 @@ class _TensorHooks:
         self.hooks = Data(), Grad()
 
     def install(self):
-        self.Tensor.data, self.Tensor.grad = self.hooks
+        Tensor.data, Tensor.grad = self.hooks
 
     def remove(self):
-        self.Tensor.data, self.Tensor.grad = self.data_slot, self.grad_slot
+        Tensor.data, Tensor.grad = self.data_slot, self.grad_slot
 
 
 class _RngHook:
@@ -249,10 +243,7 @@ class _RecordingRng:
             tape = active.tape
             if tape is None:
                 return attr(*args, **kwargs)
-            result = tape.call(draw, draw, args, kwargs, pure=False)
-            if tape.ops:
-                tape.ops[-1].draw = True
-            return result
+            return tape.call(draw, draw, args, kwargs, pure=False)
         return call
 
 
@@ -262,10 +253,11 @@ class _Recording:
     def __init__(self, leaves, tree):
         self.tape = Tape()
         self.leaves, self.tree = leaves, tree
-        self.arg_of = {id(t): i for i, t in enumerate(leaves) if _is_tensor(t)}
+        self.arg_of = {id(t): i for i, t in enumerate(leaves) if isinstance(t, Tensor)}
         self.roots = []           # tensors the run didn't make and didn't get as arguments
         self.root_of = {}         # id(tensor) -> key: ("arg", i) | ("root", r) | key + ("grad",)
-        self.first = {}           # id(tensor) -> (tensor, data, grad, version) when first touched
+        # id(tensor) -> (tensor, data, grad, version, requires_grad, grad_fn) as first touched
+        self.first = {}
         self.inputs = {}          # id(input Traced array) -> the array it stands for
         self.made = set()         # ids of tensors made during the run
         self._made = []           # ... kept alive while recording
@@ -303,7 +295,7 @@ class _Recording:
         if id(t) in self.made:
             return self.adopt(value)
         if not isinstance(value, np.ndarray):
-            return self._stop("chainrule.compile: only NumPy arrays can be captured, got "
+            return self._stop("only NumPy arrays can be captured, got "
                               f"{type(value).__name__} (CuPy arrays run eagerly)", value)
         traced = self.tape.input(value, self.key(t))
         self.inputs[id(traced)] = value
@@ -318,8 +310,8 @@ class _Recording:
 
     def adopt(self, value):
         if not isinstance(value, np.ndarray):
-            return self._stop(f"chainrule.compile: a tensor got a {type(value).__name__} as "
-                              "its data; only NumPy arrays can be captured", value)
+            return self._stop(f"a tensor got a {type(value).__name__} as its data; only NumPy "
+                              "arrays can be captured", value)
         try:
             return self.tape.adopt(value)
         except _Stop:
@@ -343,7 +335,6 @@ class _Recording:
     def run(self, fn, args, kwargs):
         from ..backends import threads
         tape = self.tape
-        tape.draws = False
         self.hooks = _TensorHooks(self)
         rng = _RngHook()
         serial = threads.serial
@@ -395,8 +386,7 @@ class _Recording:
         for t, data, grad, version, requires_grad, grad_fn in self.first.values():
             key = self.root_of[id(t)]
             now = data_slot.__get__(t)
-            if now is not data and (now.__class__ is not Traced or
-                                    tape.origin[tape.slot_of[id(now)]][1:2] != (key,)):
+            if now is not data and self.inputs.get(id(now)) is not data:    # rebound
                 self.effects.append(("data", key, self._slot(now)))
             new_grad = grad_slot.__get__(t)
             if new_grad is not grad:
@@ -405,11 +395,11 @@ class _Recording:
                 elif id(new_grad) in self.made:
                     self.effects.append(("grad", key, self._slot(data_slot.__get__(new_grad))))
                 else:
-                    tape.fail("chainrule.compile: a tensor's .grad was set to another tensor "
-                              "the function didn't make")
+                    tape.fail("a tensor's .grad was set to another tensor the function "
+                              "didn't make")
             if t._requires_grad != requires_grad or t.grad_fn is not grad_fn:
-                tape.fail("chainrule.compile: the function changes requires_grad or grad_fn "
-                          "of a tensor it didn't make")
+                tape.fail("the function changes requires_grad or grad_fn of a tensor it "
+                          "didn't make")
             boxes.setdefault(id(t._version), (key, t._version, version))
         for key, box, version in boxes.values():
             if box[0] != version:
@@ -417,7 +407,7 @@ class _Recording:
         out_leaves, self.out_tree = _flatten(result)
         self.outputs = []
         for leaf in out_leaves:
-            if _is_tensor(leaf):
+            if isinstance(leaf, Tensor):
                 if id(leaf) in self.made:
                     self.outputs.append(("slot", self._slot(data_slot.__get__(leaf))))
                 else:
@@ -429,8 +419,8 @@ class _Recording:
     def _slot(self, array):
         k = self.tape.slot_of.get(id(array))
         if k is None:
-            self.tape.fail("chainrule.compile: the function left a tensor holding an array the "
-                           "tape didn't see made")
+            self.tape.fail("the function left a tensor holding an array the tape didn't see "
+                           "made")
         return k
 
     # ---- comparing two records ----
@@ -467,11 +457,6 @@ class _Recording:
         if [(id(o), v) for o, _, v in self.watched] != [(id(o), v) for o, _, v in other.watched]:
             return "the Python state of a module or optimizer it uses"
         return None
-
-
-def _is_tensor(obj):
-    from ..tensor import Tensor
-    return isinstance(obj, Tensor)
 
 
 def _same_array(x, y):
@@ -514,7 +499,6 @@ class Replay:
     """The record of a run as a generated function, with the guards around it."""
 
     def __init__(self, record):
-        from ..tensor import Tensor
         self.tree = record.tree
         self.grad_enabled, self.anomaly = record.grad_enabled, record.anomaly
         self.roots = record.roots
@@ -555,7 +539,7 @@ def _resolve(key, leaves, roots):
 
 
 def _unflatten(tree, leaves):
-    if tree[0] == "T" or tree[0] in ("V", "id"):
+    if tree[0] in ("T", "V", "id"):
         return next(leaves)
     kind, items = tree
     if kind is dict:
@@ -568,17 +552,17 @@ def _key_code(key):
     return base + ".grad" * (len(key) - 2)
 
 
+def _leaving(record):
+    """The slots whose arrays leave the replay: bound to a tensor, or returned."""
+    return ({e[2] for e in record.effects if e[0] in ("data", "grad")} |
+            {value for kind, value in record.outputs if kind == "slot"})
+
+
 def _live_ops(record):
     """The ops a replay must run: every op that may write, every guard, and the pure ops whose
     results something needs (dead-code elimination, last op first)."""
     tape = record.tape
-    live = set()
-    for effect in record.effects:
-        if effect[0] in ("data", "grad"):
-            live.add(effect[2])
-    for kind, value in record.outputs:
-        if kind == "slot":
-            live.add(value)
+    live = _leaving(record)
     keep = [False] * len(tape.ops)
     for i in range(len(tape.ops) - 1, -1, -1):
         op = tape.ops[i]
@@ -592,24 +576,24 @@ def _generate(record):
     tape = record.tape
     names = _Names()
     keep, live = _live_ops(record)
-    # constants whose arrays leave the replay (bound to a tensor, returned) are copied, so that
-    # one replay's results are not the next one's
-    escaping = {tape.root[e[2]] for e in record.effects if e[0] in ("data", "grad")}
-    escaping |= {tape.root[v] for kind, v in record.outputs if kind == "slot"}
+    # constants whose arrays leave the replay are copied, so that one replay's results are not
+    # the next one's
+    escaping = {tape.root[k] for k in _leaving(record)}
     lines = ["def replay(leaves, roots):"]
-    # inputs, with their shapes and dtypes checked
+    # inputs, with their shapes and dtypes checked (the arguments' own were, in Replay.run)
     for k, origin in enumerate(tape.origin):
         if origin[0] == "input" and k in live:
-            shape, dtype = origin[2], origin[3]
-            source = _key_code(origin[1])
-            if len(origin[1]) > 2:
+            key, shape, dtype = origin[1:]
+            source = _key_code(key)
+            if len(key) > 2:
                 lines.append(f"    g = {source}")
                 lines.append("    if g is None: return MISS")
                 source = "g"
             lines.append(f"    s{k} = {source}.data")
-            lines.append(f"    if s{k}.__class__ is not ndarray or s{k}.shape != "
-                         f"{tuple(shape)!r} or s{k}.dtype != {names.add('d', dtype)}:"
-                         " return MISS")
+            if key[0] != "arg" or len(key) > 2:
+                lines.append(f"    if s{k}.__class__ is not ndarray or s{k}.shape != "
+                             f"{tuple(shape)!r} or s{k}.dtype != {names.add('d', dtype)}:"
+                             " return MISS")
         elif origin[0] == "const" and k in live:
             copy = tape.root[k] in tape.written or tape.root[k] in escaping
             lines.append(f"    s{k} = {names.add('c', origin[1])}{'.copy()' if copy else ''}")
@@ -633,7 +617,7 @@ def _generate(record):
         else:
             lines.append(f"    {call}")
         if not op.pure and not changed:
-            changed = op.draw or any(
+            changed = isinstance(op.fn, _Draw) or any(
                 tape.origin[tape.root[k]][0] == "input" for k in op.reads())
     for effect in record.effects:
         target = _key_code(effect[1])
@@ -647,7 +631,6 @@ def _generate(record):
             lines.append(f"    {target}._version[0] += {effect[2]}")
     outs = [f"s{v}" if kind == "slot" else "None" for kind, v in record.outputs]
     lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
-    from ..tensor import Tensor
     names.namespace.update(MISS=_MISS, ndarray=np.ndarray, same=_same_value, make=Tensor._make,
                            asarray0=np.asarray, raise_changed=_raise_changed)
     return "\n".join(lines) + "\n", names.namespace

@@ -18,6 +18,7 @@ the buffer protocol, NumPy's global random generator). The compiled function rec
 function twice and refuses to replay when the two records differ (``compiled.py``), which is
 how such a leak shows up instead of giving wrong numbers.
 """
+import operator
 import threading
 
 import numpy as np
@@ -103,12 +104,12 @@ class Op:
     """One recorded call. ``kind``: "call" (``outs`` are the slots it fills, None where the
     result is not kept), "guard" (``value`` is what the call returned at capture)."""
     __slots__ = ("fn", "key", "args", "kwargs", "outs", "kind", "value", "pure", "scalar_out",
-                 "multi", "draw")
+                 "multi")
 
-    def __init__(self, fn, key, args, kwargs, outs, kind="call", value=None, pure=False):
-        self.fn, self.key, self.args, self.kwargs = fn, key, args, kwargs
-        self.outs, self.kind, self.value, self.pure = outs, kind, value, pure
-        self.scalar_out = self.multi = self.draw = False
+    def __init__(self, fn, key, args, kwargs, pure):
+        self.fn, self.key, self.args, self.kwargs, self.pure = fn, key, args, kwargs, pure
+        self.outs, self.kind, self.value = None, "call", None
+        self.scalar_out = self.multi = False
 
     def reads(self):
         return _slots_in(self.args, _slots_in(self.kwargs, []))
@@ -147,28 +148,11 @@ _PURE_FUNCTIONS = {np.sum, np.mean, np.max, np.min, np.amax, np.amin, np.prod, n
                    np.flip, np.sort, np.argsort, np.tril, np.triu, np.diagonal, np.trace,
                    np.linalg.norm, np.isclose, np.atleast_1d, np.atleast_2d, np.atleast_3d,
                    np.broadcast_arrays, np.split, np.array_split, np.count_nonzero,
-                   np.nan_to_num, np.round, np.var, np.std, np.ascontiguousarray, np.asarray,
-                   np.array, np.asfortranarray}
+                   np.nan_to_num, np.round, np.var, np.std}
 # Answers that depend only on shapes and dtypes: not recorded at all.
 _META_FUNCTIONS = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory,
                    np.shares_memory, np.iscomplexobj, np.isrealobj, np.min_scalar_type,
                    np.can_cast, np.broadcast_shapes}
-
-
-def _transposed(a):
-    return a.T
-
-
-def _matrix_transposed(a):
-    return a.mT
-
-
-def _real(a):
-    return a.real
-
-
-def _imag(a):
-    return a.imag
 
 
 def _strided_view(base, offset, shape, strides, dtype):
@@ -176,7 +160,8 @@ def _strided_view(base, offset, shape, strides, dtype):
     return np.ndarray(shape, dtype, buffer=base, offset=offset, strides=strides)
 
 
-_PROPERTY_FUNCTIONS = {"T": _transposed, "mT": _matrix_transposed, "real": _real, "imag": _imag}
+# the ndarray properties that make arrays, each recorded as one stable function of the array
+_PROPERTY_FUNCTIONS = {name: operator.attrgetter(name) for name in ("T", "mT", "real", "imag")}
 
 
 def _plain(a):
@@ -191,12 +176,13 @@ class Tape:
         self.ops = []
         self.arrays = []          # slot -> its Traced array (kept alive while recording)
         self.slot_of = {}         # id(Traced array or adopted plain array) -> slot
-        self.origin = []          # slot -> ("op", i) | ("input", key) | ("const", array, copy)
+        # slot -> ("op", i) | ("input", key, shape, dtype) | ("const", value when first seen)
+        self.origin = []
         self.root = []            # slot -> the slot whose memory it lies in
         self.written = set()      # root slots some op may write into
         self.thread = threading.get_ident()
-        self.error = None         # the first CaptureError, raised again when the run ends
-        self.watched = []         # (object, snapshot function) for Python state, see watch
+        self.error = None         # the first CaptureError: why recording stopped
+        self.watched = []         # (object, snapshot function, snapshot), see watch
         self._watched_ids = set()
         self._keep = []           # plain arrays adopted as constants, kept alive
 
@@ -248,11 +234,11 @@ class Tape:
                 start = array.__array_interface__["data"][0] - \
                     _plain(source).__array_interface__["data"][0]
                 if not source.flags.c_contiguous:
-                    self.fail("chainrule.compile: a view taken outside the tape of a "
-                              "non-contiguous array can't be captured")
+                    self.fail("a view taken outside the tape of a non-contiguous array can't "
+                              "be captured")
                 op = Op(_strided_view, _strided_view,
                         Seq(tuple, [Slot(k), Lit(start), Lit(array.shape), Lit(array.strides),
-                                    Lit(array.dtype)]), {}, None, pure=True)
+                                    Lit(array.dtype)]), {}, pure=True)
                 _, out = self._new_slot(array, ("op", len(self.ops)), self.root[k])
                 op.outs = (out,)
                 self.ops.append(op)
@@ -269,12 +255,11 @@ class Tape:
             if isinstance(obj, Traced):
                 k = self.slot_of.get(id(obj))
                 if k is None:
-                    self.fail("chainrule.compile: an array made by an operation the tape doesn't "
-                              "see was used (an ndarray method without a tape entry)")
+                    self.fail("an array made by an operation the tape doesn't see was used (an "
+                              "ndarray method without a tape entry)")
                 plain = _plain(obj)
             else:
-                k = self._slot_of_plain(obj)
-                plain = _plain(self.arrays[k])
+                k, plain = self._slot_of_plain(obj), obj
             plains[id(plain)] = self.arrays[k]
             return plain, Slot(k)
         kind = type(obj)
@@ -287,18 +272,19 @@ class Tape:
             return kind(p for p, _ in pairs), Seq(kind, [p for _, p in pairs])
         if kind is slice and any(isinstance(v, np.ndarray) for v in (obj.start, obj.stop,
                                                                        obj.step)):
-            self.fail("chainrule.compile: slicing with array bounds can't be captured")
+            self.fail("slicing with array bounds can't be captured")
         return obj, Lit(obj)
 
     # ---- recording ----
     def call(self, fn, key, args, kwargs, pure=False):
         """Run ``fn(*args, **kwargs)`` on plain arrays and record it; the result's arrays come
         back as Traced arrays."""
+        if fn in _META_FUNCTIONS:
+            return _untraced(fn, args, kwargs)
         plains = {}
         try:
             if threading.get_ident() != self.thread:
-                self.fail("chainrule.compile: an array of the captured run was used from "
-                          "another thread")
+                self.fail("an array of the captured run was used from another thread")
             plain_args, arg_pattern = self._pattern(tuple(args), plains)
             if type(arg_pattern) is Lit:
                 arg_pattern = Seq(tuple, [Lit(a) for a in args])
@@ -308,14 +294,12 @@ class Tape:
         except _Stop:
             return _untraced(fn, args, kwargs)
         result = fn(*plain_args, **plain_kwargs)
-        if fn in _META_FUNCTIONS:
-            return result
         if "out" in kwargs:
             pure = False
         if not pure:
             for traced in plains.values():
                 self.written.add(self.root[self.slot_of[id(traced)]])
-        op = Op(fn, key, arg_pattern, kw_pattern, None, pure=pure)
+        op = Op(fn, key, arg_pattern, kw_pattern, pure)
         index = len(self.ops)
         self.ops.append(op)
         if result is None:
@@ -340,7 +324,7 @@ class Tape:
         if same is not None:                      # out=: the array written into
             return same, self.slot_of[id(same)]
         root = None
-        for plain, traced in plains.items():
+        for traced in plains.values():
             if np.may_share_memory(result, _plain(traced)):
                 root = self.root[self.slot_of[id(traced)]]
                 break
@@ -404,9 +388,9 @@ class Traced(np.ndarray):
     def __array_interface__(self):
         if active.tape is not None:
             try:
-                active.tape.fail("chainrule.compile: an op read an array's memory address "
-                                 "(__array_interface__, as np.lib.stride_tricks.as_strided "
-                                 "does); it can't be captured")
+                active.tape.fail("an op read an array's memory address (__array_interface__, "
+                                 "as np.lib.stride_tricks.as_strided does); it can't be "
+                                 "captured")
             except _Stop:
                 pass
         return _plain(self).__array_interface__
@@ -453,28 +437,29 @@ def _holds_traced(obj):
     return type(obj) in (tuple, list) and any(isinstance(o, Traced) for o in obj)
 
 
-def _patched(real):
-    def converter(a, *args, **kwargs):
+def _routed(real, records):
+    """``real`` (a NumPy function) recorded on the tape while one records and
+    ``records(tape, args)`` says so; plain ``real`` otherwise."""
+    def routed(*args, **kwargs):
         tape = active.tape
-        if tape is not None and _holds_traced(a):
-            return tape.call(real, real, (a,) + args, kwargs, pure=True)
-        return real(a, *args, **kwargs)
-    converter.__name__ = real.__name__
-    converter._real = real
-    return converter
-
-
-def _creator(real):
-    """A creation function recorded while a tape records, so that a buffer an op makes and
-    then fills (``out = np.empty(shape); out[...] = x``) is a Traced array made anew on replay."""
-    def create(*args, **kwargs):
-        tape = active.tape
-        if tape is not None and threading.get_ident() == tape.thread:
+        if tape is not None and records(tape, args):
             return tape.call(real, real, args, kwargs, pure=True)
         return real(*args, **kwargs)
-    create.__name__ = real.__name__
-    create._real = real
-    return create
+    routed.__name__ = real.__name__
+    routed._real = real
+    return routed
+
+
+def _converts_traced(tape, args):
+    """np.asarray(traced) and the like: they would hand out a plain view of a Traced array."""
+    return bool(args) and _holds_traced(args[0])
+
+
+def _on_tape_thread(tape, args):
+    """np.empty(shape) and the like, on the recording thread: so that a buffer an op makes and
+    then fills (``out = np.empty(shape); out[...] = x``) is a Traced array, made anew on
+    replay. (Other threads, a DataLoader's, make their arrays as usual.)"""
+    return threading.get_ident() == tape.thread
 
 
 _CONVERTERS = ("asarray", "ascontiguousarray", "asfortranarray", "array", "asanyarray")
@@ -485,11 +470,11 @@ _CREATORS = ("empty", "zeros", "ones", "full", "eye", "identity", "arange", "lin
 def patch_numpy():
     """Route NumPy's array constructors through the tape while it records (undo_patch undoes)."""
     for name in _CONVERTERS:
-        setattr(np, name, _patched(getattr(np, name)))
+        setattr(np, name, _routed(getattr(np, name), _converts_traced))
     for name in _CREATORS:
-        setattr(np, name, _creator(getattr(np, name)))
+        setattr(np, name, _routed(getattr(np, name), _on_tape_thread))
     tricks = np.lib.stride_tricks
-    tricks.as_strided = _patched(tricks.as_strided)
+    tricks.as_strided = _routed(tricks.as_strided, _converts_traced)
 
 
 def undo_patch():

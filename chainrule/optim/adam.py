@@ -1,7 +1,8 @@
 """Adam and AdamW, which share one update function (they differ only in how weight decay acts)."""
 from .._backend import xp_of
 from .optimizer import (Optimizer, _addcdiv_, _addcmul_, _bump, _check, _check_betas, _check_lr,
-                        _grads, _incr_array, _lerp_, _new_step, _no_differentiable, _value, _zeros_like)
+                        _grads, _incr_array, _lerp_, _new_step, _no_differentiable, _value,
+                        _zeros_like)
 
 __all__ = ["Adam", "AdamW"]
 
